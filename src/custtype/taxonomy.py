@@ -1,0 +1,67 @@
+"""The seven customer types and their names in ru/pl/en, read from data/taxonomy.yaml."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from .errors import UnknownLanguageError, UnknownTypeError
+
+Lang = Literal["ru", "pl", "en"]
+LANGS: tuple[Lang, ...] = ("ru", "pl", "en")
+NONE = "none"
+
+
+class _Names(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    names: dict[Lang, str]
+
+
+class _Taxonomy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int
+    types: dict[str, _Names]
+    none: _Names
+    undetermined: _Names
+
+
+@lru_cache(maxsize=1)
+def _taxonomy() -> _Taxonomy:
+    raw = yaml.safe_load(files(__package__).joinpath("data/taxonomy.yaml").read_text("utf-8"))
+    return _Taxonomy.model_validate(raw)
+
+
+TYPES: tuple[str, ...] = tuple(_taxonomy().types)
+"""The seven type keys, in the order of shared/TYPES.md."""
+
+LABELS: tuple[str, ...] = (*TYPES, NONE)
+"""Training labels: the seven types plus `none`."""
+
+
+def check_type(key: str) -> str:
+    """Return `key` if it is a type key, else raise naming the valid ones."""
+    if key not in TYPES:
+        raise UnknownTypeError(f"Unknown type {key!r}. Known types: {', '.join(TYPES)}")
+    return key
+
+
+def check_lang(lang: str) -> Lang:
+    """Return `lang` as a supported language code, else raise naming the valid ones."""
+    if lang not in LANGS:
+        raise UnknownLanguageError(f"Unsupported language {lang!r}. Supported: {', '.join(LANGS)}")
+    return lang  # type: ignore[return-value]
+
+
+def type_name(key: str | None, lang: str = "en") -> str:
+    """Human name of a type (or of `none` / undetermined when key is None or 'none')."""
+    tax = _taxonomy()
+    code = check_lang(lang)
+    if key is None:
+        return tax.undetermined.names[code]
+    if key == NONE:
+        return tax.none.names[code]
+    return tax.types[check_type(key)].names[code]
