@@ -1,0 +1,201 @@
+"""Text normalisation: NFKC, mixed-script repair, masking, and the style signals types show.
+
+Every step keeps a map from normalised characters back to the original text, so evidence
+phrases found on the normalised text can be highlighted in the message the agent sees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Latin letters that look like Cyrillic ones, and back (seed 002 writes "Кaкой" with Latin a).
+_LAT2CYR = str.maketrans("aAeEoOpPcCxXyKkMTHBi", "аАеЕоОрРсСхХуКкМТНВі")
+_CYR2LAT = str.maketrans("аАеЕоОрРсСхХуКкМТНВ", "aAeEoOpPcCxXyKkMTHB")
+_LOOKALIKE_LAT = set("aAeEoOpPcCxXyKkMTHB")
+_LOOKALIKE_CYR = set("аАеЕоОрРсСхХуКкМТНВ")
+_SINGLE_LETTER_WORDS = set("aAoOcCyYkK")  # Russian one-letter words typed in Latin: а о с у к
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+MASKS = {
+    "url": "xxurl",
+    "email": "xxemail",
+    "phone": "xxphone",
+    "amount": "xxamount",
+    "number": "xxnum",
+}
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+")
+# amounts, phones and order numbers all start at a digit, a currency sign or a number mark;
+# the lookahead makes the scan skip every other position at once
+_NUMBERS_RE = re.compile(
+    r"(?=[\d$€£₽{#№+nN])(?:"
+    r"(?P<amount>(?:[$€£₽]|\{\$)\s?\d[\d\s,.]*\d?\}?"
+    r"|\d[\d\s,.]*\s?(?:руб\w*|р\.|₽|zł|zl\b|pln\b|usd\b|eur\b|€|\$|k\b))"
+    r"|(?P<phone>\+?\d[\d\s()-]{8,}\d)"
+    r"|(?P<number>(?:#|№|(?<!\w)n[ro]\.?\s?)\d{3,}|(?<!\w)\d{4,}(?!\w))"
+    r")",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+_EMOJI = re.compile(
+    "[\U0001f300-\U0001faff\u2600-\u27bf\U0001f1e6-\U0001f1ff\u2b50\u2b55\u203c\u2049]"
+)
+_MULTI_PUNCT = re.compile(r"[!?]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Surface signals that matter for types and vanish in lower-cased n-grams."""
+
+    chars: int
+    exclamations: int
+    questions: int
+    multi_punct: int
+    caps_ratio: float
+    emoji: int
+    lines: int
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised message: `text` plus, per character, its position in the original."""
+
+    original: str
+    text: str
+    origin: tuple[int, ...] | None  # None when text is the original, character for character
+    signals: Signals
+
+    def span_in_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of `text` to the original message."""
+        if self.origin is None:
+            return start, end
+        if not self.origin:
+            return 0, 0
+        first = self.origin[min(start, len(self.origin) - 1)]
+        last = self.origin[min(max(end - 1, start), len(self.origin) - 1)]
+        return first, min(last + 1, len(self.original))
+
+
+_CYR = "\u0400-\u04ff"
+_CYR_RE = re.compile(f"[{_CYR}]")
+_LAT_RE = re.compile(r"[A-Za-z]")
+# only words that mix scripts (or one-letter Latin words) need a look: found in one C-level scan
+_SCRIPT_BOUNDARY = re.compile(rf"[{_CYR}][A-Za-z]|[A-Za-z][{_CYR}]")
+_LONE_LATIN = re.compile(r"(?<![^\W\d_])[aAoOcCyYkK](?![^\W\d_])")
+_MIXED_WORD = re.compile(
+    rf"[^\W\d_]*(?:[{_CYR}][^\W\d_]*[A-Za-z]|[A-Za-z][^\W\d_]*[{_CYR}])[^\W\d_]*"
+    r"|(?<![^\W\d_])[aAoOcCyYkK](?![^\W\d_])"
+)
+
+
+def _repair_word(word: str, cyrillic_text: bool) -> str:
+    cyr = len(_CYR_RE.findall(word))
+    lat = len(_LAT_RE.findall(word))
+    if cyr and lat:
+        if cyr > lat or (cyr == lat and cyrillic_text):
+            return word.translate(_LAT2CYR)
+        if all(ch.isascii() or ch in _LOOKALIKE_CYR for ch in word):
+            return word.translate(_CYR2LAT)
+        return word
+    if cyrillic_text and len(word) == 1 and word in _SINGLE_LETTER_WORDS:
+        return word.translate(_LAT2CYR)
+    return word
+
+
+def repair_mixed_script(text: str) -> str:
+    """Fix look-alike letters per word by its majority script (same length as the input)."""
+    cyr = len(_CYR_RE.findall(text))
+    if not cyr:
+        return text
+    if not _SCRIPT_BOUNDARY.search(text) and not _LONE_LATIN.search(text):
+        return text
+    cyrillic_text = cyr >= len(_LAT_RE.findall(text))
+    return _MIXED_WORD.sub(lambda m: _repair_word(m.group(), cyrillic_text), text)
+
+
+def _signals(text: str) -> Signals:
+    letters = sum(map(str.isalpha, text))
+    upper = sum(map(str.isupper, text))
+    return Signals(
+        chars=len(text),
+        exclamations=text.count("!"),
+        questions=text.count("?"),
+        multi_punct=len(_MULTI_PUNCT.findall(text)),
+        caps_ratio=upper / letters if letters >= 8 else 0.0,
+        emoji=len(_EMOJI.findall(text)),
+        lines=text.count("\n") + 1,
+    )
+
+
+def _nfkc(text: str) -> tuple[str, list[int] | None]:
+    if unicodedata.is_normalized("NFKC", text):
+        return text, None
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        norm = unicodedata.normalize("NFKC", ch)
+        pieces.append(norm)
+        origin.extend([i] * len(norm))
+    return "".join(pieces), origin
+
+
+def _mask_matches(text: str) -> list[tuple[int, int, str]]:
+    """Spans to mask, each kind scanned only when its trigger character is present."""
+    found: list[tuple[int, int, str]] = []
+    lowered = text.lower()
+    if "http" in lowered or "www." in lowered:
+        found.extend((m.start(), m.end(), "url") for m in _URL_RE.finditer(text))
+    if "@" in text:
+        found.extend((m.start(), m.end(), "email") for m in _EMAIL_RE.finditer(text))
+    if _DIGIT.search(text):
+        found.extend(
+            (m.start(), m.end(), m.lastgroup or "number") for m in _NUMBERS_RE.finditer(text)
+        )
+    found.sort()
+    kept: list[tuple[int, int, str]] = []
+    for span in found:  # drop spans inside an earlier one (digits inside a URL, ...)
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def _mask(text: str, origin: list[int] | None) -> tuple[str, list[int] | None]:
+    spans = _mask_matches(text)
+    if not spans:
+        return text, origin
+    base = origin if origin is not None else list(range(len(text)))
+    pieces: list[str] = []
+    new_origin: list[int] = []
+    last = 0
+    for start, end, kind in spans:
+        pieces.append(text[last:start])
+        new_origin.extend(base[last:start])
+        pad = " " if start > 0 and text[start - 1].isalnum() else ""
+        replacement = f"{pad}{MASKS[kind]} "
+        pieces.append(replacement)
+        new_origin.extend([base[start]] * len(replacement))
+        last = end
+    pieces.append(text[last:])
+    new_origin.extend(base[last:])
+    return "".join(pieces), new_origin
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise one message for the model; see module docstring.
+
+    Example: ``normalize("Кaкой ужас!!! https://x.io").text == "Какой ужас!!! xxurl "``
+    """
+    signals = _signals(text)
+    cleaned, origin = _nfkc(text)
+    cleaned = _CONTROL.sub(" ", cleaned)  # same length: the map stays valid
+    cleaned = repair_mixed_script(cleaned)
+    cleaned, origin = _mask(cleaned, origin)
+    return Normalized(
+        original=text,
+        text=cleaned,
+        origin=tuple(origin) if origin is not None else None,
+        signals=signals,
+    )
