@@ -1,0 +1,305 @@
+"""Command line: parse arguments, call the library, format. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import CusttypeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="custtype: customer type and service strategy for support messages (ru/pl/en). "
+    "The type is an internal aid for agents: never show it to the customer.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Check the labelled training data.")
+app.add_typer(data_app, name="data")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class LangOpt(str, Enum):
+    ru = "ru"
+    pl = "pl"
+    en = "en"
+
+
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")
+]
+PlaybookOpt = Annotated[
+    Path | None, typer.Option("--playbook", help="Your playbook override file (YAML).")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _emit(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _strategy_text(rec: dict[str, Any]) -> str:
+    s = rec["strategy"]
+    lines = [
+        f"Strategy — {rec['type_name']} [{rec['lang']}] (priority {rec['priority']}, "
+        f"answer within {rec['target_response_minutes']} min, reply channel: {rec['reply_channel']})",
+        f"  ⚠ {rec['notice']}",
+        f"  Expects: {s['expects']}",
+        "  Do:",
+        *[f"    - {a}" for a in [*rec["added_actions"], *s["actions"]]],
+        f"  Channel: {s['channel_advice']}",
+        f"  Tone: {s['tone']}",
+        f"  Boundaries: {s['boundaries']}",
+        f"  Escalation: {s['escalation']}",
+        "  Avoid:",
+        *[f"    - {a}" for a in s["avoid"]],
+        "  Openers:",
+        *[f"    « {o} »" for o in s["openers"]],
+    ]
+    if rec["escalate"]:
+        lines.insert(2, "  ESCALATE: " + ", ".join(rec["rules_applied"]))
+    return "\n".join(lines)
+
+
+@app.command()
+def classify(
+    text: Annotated[str, typer.Argument(help="The message, or '-' to read it from stdin.")],
+    lang: Annotated[LangOpt | None, typer.Option(help="Force the language (else detected).")] = None,
+    channel: Annotated[str | None, typer.Option(help="Channel: phone, chat, email, …")] = None,
+    agent_lang: Annotated[
+        LangOpt | None, typer.Option(help="Language of the strategy (default: the message's).")
+    ] = None,
+    fmt: FormatOpt = Format.text,
+    model: ModelOpt = None,
+    playbook: PlaybookOpt = None,
+) -> None:
+    """Classify one message: type, confidence, evidence and the strategy for the agent."""
+    from .model import Classifier
+    from .recommend import MessageContext
+
+    if text == "-":
+        text = sys.stdin.read()
+    try:
+        clf = Classifier.load(model, playbook=playbook)
+        ctx = MessageContext(channel=channel) if channel else None  # type: ignore[arg-type]
+        pred = clf.predict(
+            [text],
+            lang=lang.value if lang else None,
+            contexts=[ctx],
+            agent_lang=agent_lang.value if agent_lang else None,
+        )[0]
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    except ValueError as exc:  # pydantic: bad channel
+        _fail(str(exc).splitlines()[0] + f" (channel {channel!r})")
+        return
+    out = pred.to_dict()
+    if fmt is Format.json:
+        _emit(out)
+        return
+    from .taxonomy import type_name
+
+    name = type_name(pred.type if pred.outcome == "type" else (
+        "none" if pred.outcome == "none" else None), out["strategy"]["lang"])
+    bar = "█" * round(pred.confidence * 20)
+    typer.echo(f"Type: {name} ({pred.type or pred.outcome})  [internal — not for the customer]")
+    typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level})")
+    typer.echo(f"Language: {pred.language}   Model: {pred.model_version}")
+    if pred.reason:
+        typer.echo(f"Why undetermined: {pred.reason}")
+    if pred.evidence:
+        typer.echo("Evidence: " + "; ".join(f"«{e.text}»" for e in pred.evidence))
+    typer.echo(_strategy_text(out["strategy"]))
+
+
+@app.command()
+def strategy(
+    type_key: Annotated[str, typer.Argument(metavar="TYPE", help="Type key, or 'none'.")],
+    lang: Annotated[LangOpt, typer.Option(help="Language of the strategy.")] = LangOpt.en,
+    playbook: PlaybookOpt = None,
+    fmt: FormatOpt = Format.text,
+    channel: Annotated[str | None, typer.Option(help="Channel of the contact.")] = None,
+    text: Annotated[str | None, typer.Option(help="The message, to detect context cues.")] = None,
+    repeat_contacts: Annotated[int, typer.Option(help="Earlier contacts on the matter.")] = 0,
+) -> None:
+    """The service strategy for a type, with the context rules applied."""
+    from pydantic import ValidationError
+
+    from .recommend import MessageContext, recommend
+
+    try:
+        ctx = MessageContext(channel=channel, text=text, repeat_contacts=repeat_contacts)  # type: ignore[arg-type]
+        rec = recommend(type_key, lang.value, ctx, playbook).model_dump()
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        return
+    if fmt is Format.json:
+        _emit(rec)
+    else:
+        typer.echo(_strategy_text(rec))
+
+
+@app.command()
+def types(
+    lang: Annotated[LangOpt, typer.Option(help="Language of the names.")] = LangOpt.en,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """List the seven customer types with their keys and names."""
+    from .taxonomy import TYPES, type_name
+
+    rows = [{"key": t, "name": type_name(t, lang.value)} for t in TYPES]
+    if fmt is Format.json:
+        _emit(rows)
+    else:
+        for r in rows:
+            typer.echo(f"{r['key']:<18} {r['name']}")
+
+
+@data_app.command("check")
+def data_check(
+    root: Annotated[Path, typer.Option(help="The training data folder.")] = Path("training_data"),
+    language: Annotated[bool, typer.Option(help="Check each text's language.")] = True,
+) -> None:
+    """Validate the labelled data: schema, labels, language, duplicates, overlap, counts."""
+    from .data import check_dataset
+
+    report = check_dataset(root, check_language=language)
+    langs = sorted({k[1] for k in report.counts})
+    for split in ("train", "test"):
+        typer.echo(f"{split}:")
+        for lang in langs:
+            by_label: dict[str, int] = {}
+            by_channel: dict[str, int] = {}
+            for (s, code, label, ch), n in report.counts.items():
+                if s == split and code == lang:
+                    by_label[label] = by_label.get(label, 0) + n
+                    by_channel[ch] = by_channel.get(ch, 0) + n
+            total = sum(by_label.values())
+            typer.echo(f"  {lang}: {total} messages")
+            typer.echo("    labels:   " + ", ".join(f"{k} {v}" for k, v in sorted(by_label.items())))
+            typer.echo("    channels: " + ", ".join(f"{k} {v}" for k, v in sorted(by_channel.items())))
+    for k, v in sorted(report.stats.items()):
+        typer.echo(f"{k}: {v:.3f}")
+    if report.problems:
+        for p in report.problems[:200]:
+            typer.echo(p, err=True)
+        _fail(f"{len(report.problems)} problem(s) in {root}.", code=1)
+    typer.echo("data check passed")
+
+
+@data_app.command("import")
+def data_import(
+    src: Annotated[Path, typer.Argument(help="A JSON Lines file of labelled messages.")],
+    split: Annotated[str, typer.Option(help="train or test.")] = "train",
+    root: Annotated[Path, typer.Option(help="The training data folder.")] = Path("training_data"),
+    name: Annotated[str | None, typer.Option(help="File name to write (default: SRC's).")] = None,
+) -> None:
+    """Add labelled messages to the data: validated, de-duplicated against what is there."""
+    from .data import import_file
+
+    try:
+        result = import_file(src, root, split, name)
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    for d in result.dropped:
+        typer.echo(d, err=True)
+    typer.echo(f"wrote {result.kept} messages to {result.written} ({len(result.dropped)} dropped)")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Training data folder.")] = Path("training_data"),
+    out: Annotated[Path, typer.Option(help="Where model versions are written.")] = Path("models"),
+    version: Annotated[str | None, typer.Option(help="Model version (default: date-hash).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+) -> None:
+    """Train a model on DATA/train, evaluate on DATA/test, write OUT/<version>/."""
+    import logging
+
+    from .train import train as run
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = run(data, out, version=version, seed=seed)
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    m = result.card["metrics_test"]
+    typer.echo(f"wrote {result.path}")
+    typer.echo(f"test macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}, per language "
+               + ", ".join(f"{k} {v:.3f}" for k, v in m["macro_f1_per_language"].items()))
+
+
+@app.command()
+def evaluate(
+    model: ModelOpt = None,
+    data: Annotated[Path, typer.Option(help="Training data folder (uses DATA/test).")] = Path(
+        "training_data"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the PNG plots.")] = Path("reports"),
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Score DATA/test with a model: figures, confusion matrix and reliability PNGs."""
+    from .report_eval import evaluate_model
+
+    try:
+        result = evaluate_model(model, data, out)
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    if fmt is Format.json:
+        _emit(result)
+        return
+    m = result["metrics"]
+    typer.echo(f"model {result['model_version']} on {m['n']} test messages")
+    typer.echo(f"macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  ECE {m['ece']:.3f}  "
+               f"undetermined {m['undetermined_share']:.1%}")
+    for lang, f1 in m["macro_f1_per_language"].items():
+        typer.echo(f"  {lang}: macro-F1 {f1:.3f}")
+    typer.echo(f"{'label':<18}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
+    for lab, v in m["per_class"].items():
+        typer.echo(f"{lab:<18}{v['precision']:>7.3f}{v['recall']:>7.3f}{v['f1']:>7.3f}{v['support']:>6}")
+    typer.echo("coverage vs accuracy: " + ", ".join(
+        f"≥{r['threshold']:.1f}: {r['coverage']:.0%}/{r['accuracy']:.0%}" for r in m["coverage_vs_accuracy"]))
+    typer.echo(f"wrote {result['confusion_png']} and {result['reliability_png']}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    model: ModelOpt = None,
+    playbook: PlaybookOpt = None,
+) -> None:
+    """Run the HTTP API and the agent page (settings also from CUSTTYPE_* variables)."""
+    from .api import serve as run
+
+    run(host=host, port=port, workers=workers, model=model, playbook=playbook)
+
+
+def main() -> None:
+    """Entry point of the `custtype` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

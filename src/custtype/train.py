@@ -1,0 +1,206 @@
+"""Train a model from training_data/ and write models/<version>/ with its card.
+
+Honest held-out figures need other writers: probabilities are calibrated (temperature) and the
+abstention threshold and confidence bands are chosen on cross-writer out-of-fold predictions
+(each language's writers split into two groups), and the card reports metrics on
+training_data/test/, written by other hands than the training set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .data import Located, data_hash, load_split
+from .evaluate import decide, metrics
+from .features import Analysis, MessageVectorizer, analyze
+from .model import CARD_FILE, MODEL_FILE, _sha256, library_versions, softmax
+from .taxonomy import LABELS
+
+log = logging.getLogger(__name__)
+C_GRID = (10.0, 30.0, 100.0)
+HIGH_PRECISION = 0.9
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    path: Path
+    card: dict[str, Any]
+
+
+def _fit(analyses: Sequence[Analysis], y: Sequence[str], c: float, seed: int) -> tuple[Any, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    vec = MessageVectorizer().fit(analyses)
+    clf = LogisticRegression(
+        C=c, max_iter=3000, class_weight="balanced", random_state=seed, tol=1e-5
+    )
+    clf.fit(vec.transform(analyses), list(y))
+    return vec, clf
+
+
+def writer_folds(rows: Sequence[Located]) -> np.ndarray:
+    """Fold 0/1 per message: within each language, its writers (sources) alternate folds."""
+    folds = np.zeros(len(rows), dtype=int)
+    for lang in sorted({r.message.lang for r in rows}):
+        sources = sorted({r.message.source for r in rows if r.message.lang == lang})
+        fold_of = {s: i % 2 for i, s in enumerate(sources)}
+        for i, r in enumerate(rows):
+            if r.message.lang == lang:
+                folds[i] = fold_of[r.message.source]
+    if len(set(folds.tolist())) < 2:  # one writer only: fall back to alternate rows
+        folds = np.arange(len(rows)) % 2
+    return folds
+
+
+def _oof_scores(
+    analyses: Sequence[Analysis], y: np.ndarray, folds: np.ndarray, c: float, seed: int
+) -> np.ndarray:
+    scores = np.zeros((len(analyses), len(LABELS)))
+    for f in (0, 1):
+        train_idx = np.flatnonzero(folds != f)
+        held = np.flatnonzero(folds == f)
+        vec, clf = _fit([analyses[i] for i in train_idx], y[train_idx], c, seed)
+        cols = [list(clf.classes_).index(lab) for lab in LABELS]
+        scores[held] = clf.decision_function(vec.transform([analyses[i] for i in held]))[:, cols]
+    return scores
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of held-out predictions."""
+    from scipy.optimize import minimize_scalar
+
+    idx = np.asarray([LABELS.index(v) for v in y])
+
+    def nll(t: float) -> float:
+        p = softmax(scores, t)
+        return float(-np.mean(np.log(p[np.arange(len(idx)), idx] + 1e-12)))
+
+    res = minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded")
+    return float(res.x)
+
+
+def choose_thresholds(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Abstention threshold maximising held-out macro-F1; `high` band with ≥ 90 % precision."""
+    from sklearn.metrics import f1_score
+
+    best_t, best_f1 = 0.0, -1.0
+    for t in np.round(np.arange(0.2, 0.81, 0.025), 3):
+        f1 = f1_score(y, decide(probs, LABELS, float(t)), labels=list(LABELS), average="macro")
+        if f1 > best_f1 + 1e-9:
+            best_t, best_f1 = float(t), float(f1)
+    conf = probs.max(axis=1)
+    correct = np.asarray(LABELS)[probs.argmax(axis=1)] == y
+    high = 0.95
+    for b in np.round(np.arange(max(best_t, 0.5), 0.96, 0.025), 3):
+        kept = conf >= b
+        if kept.sum() >= 20 and correct[kept].mean() >= HIGH_PRECISION:
+            high = float(b)
+            break
+    return {"abstain": best_t, "medium": best_t, "high": max(high, best_t)}
+
+
+def train(
+    data_root: Path,
+    models_root: Path,
+    version: str | None = None,
+    seed: int = 13,
+    c_grid: Sequence[float] = C_GRID,
+) -> TrainResult:
+    """Train, calibrate, evaluate on the test split and write models/<version>/."""
+    import joblib
+
+    rows = load_split(data_root, "train")
+    test_rows = load_split(data_root, "test")
+    digest = data_hash(data_root)
+    log.info("analysing %d training messages", len(rows))
+    analyses = [analyze(r.message.text, r.message.lang) for r in rows]
+    y = np.asarray([r.message.label for r in rows])
+    folds = writer_folds(rows)
+
+    search: dict[str, float] = {}
+    best_c, best_f1, best_scores = c_grid[0], -1.0, np.zeros(0)
+    for c in c_grid:
+        scores = _oof_scores(analyses, y, folds, c, seed)
+        probs = softmax(scores, 1.0)
+        f1 = metrics(probs, list(y), [r.message.lang for r in rows], LABELS, 0.0)["macro_f1"]
+        search[str(c)] = f1
+        log.info("C=%s cross-writer macro-F1 %.3f", c, f1)
+        if f1 > best_f1:
+            best_c, best_f1, best_scores = c, f1, scores
+    temperature = fit_temperature(best_scores, y)
+    oof_probs = softmax(best_scores, temperature)
+    thresholds = choose_thresholds(oof_probs, y)
+    oof = metrics(oof_probs, list(y), [r.message.lang for r in rows], LABELS, thresholds["abstain"])
+
+    vec, clf = _fit(analyses, y, best_c, seed)
+    cols = [list(clf.classes_).index(lab) for lab in LABELS]
+    clf.coef_ = clf.coef_[cols]
+    clf.intercept_ = clf.intercept_[cols]
+    clf.classes_ = np.asarray(LABELS)
+
+    test_an = [analyze(r.message.text) for r in test_rows]  # language detected, as in use
+    test_probs = _probs(vec, clf, temperature, test_an)
+    test_metrics = metrics(
+        test_probs,
+        [r.message.label for r in test_rows],
+        [r.message.lang for r in test_rows],
+        LABELS,
+        thresholds["abstain"],
+    )
+
+    today = dt.date.today()
+    version = version or f"{today:%Y.%m.%d}-{digest[:7]}"
+    out = models_root / version
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = {"vectorizer": vec, "estimator": clf, "labels": list(LABELS), "temperature": temperature}
+    joblib.dump(bundle, out / MODEL_FILE, compress=3)
+    card = {
+        "version": version,
+        "date": today.isoformat(),
+        "custtype_version": __version__,
+        "training_data_sha256": digest,
+        "labels": list(LABELS),
+        "n_train": len(rows),
+        "n_test": len(test_rows),
+        "features": {
+            "lemma_ngrams": vec.n_lemma,
+            "char_ngrams": vec.n_char,
+            "dense": vec.n_features - vec.n_lemma - vec.n_char,
+        },
+        "estimator": {"type": "LogisticRegression", "C": best_c, "class_weight": "balanced", "seed": seed},
+        "c_search_cross_writer_macro_f1": search,
+        "temperature": temperature,
+        "thresholds": thresholds,
+        "metrics_cross_writer_oof": {k: oof[k] for k in ("macro_f1", "macro_f1_per_language", "ece")},
+        "metrics_test": test_metrics,
+        "library_versions": library_versions(),
+        "python": platform.python_version(),
+        "intended_use": (
+            "Internal aid for support agents. Types describe behaviour in a message; never show "
+            "them to the customer and never use them as the sole trigger of an adverse action."
+        ),
+        "sha256": _sha256(out / MODEL_FILE),
+    }
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return TrainResult(out, card)
+
+
+def _probs(vec: Any, clf: Any, temperature: float, analyses: Sequence[Analysis]) -> np.ndarray:
+    supported = [a for a in analyses if a.supported]
+    if len(supported) != len(analyses):
+        # unsupported language: the model abstains, i.e. uniform probabilities
+        out = np.full((len(analyses), len(LABELS)), 1.0 / len(LABELS))
+        idx = [i for i, a in enumerate(analyses) if a.supported]
+        out[idx] = softmax(clf.decision_function(vec.transform(supported)), temperature)
+        return out
+    return softmax(clf.decision_function(vec.transform(analyses)), temperature)

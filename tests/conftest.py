@@ -1,0 +1,29 @@
+"""Shared fixtures: the shipped model is loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custtype import Classifier
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Classifier:
+    return Classifier.load()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "TYPES.md").is_file():
+        pytest.skip("../shared is not beside the checkout")
+    return SHARED
