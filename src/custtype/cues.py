@@ -86,8 +86,7 @@ def find_cues(text: str, lang: str) -> list[Cue]:
     if lang not in LANGS:
         return []
     return [
-        Cue(m.lastgroup or "", m.start(), m.end())
-        for m in _compiled(lang).finditer(text.lower())
+        Cue(m.lastgroup or "", m.start(), m.end()) for m in _compiled(lang).finditer(text.lower())
     ]
 
 

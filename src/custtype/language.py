@@ -9,6 +9,7 @@ is close to the top one wins: a short English line must not be lost as 'French'.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +17,8 @@ SUPPORTED = ("ru", "pl", "en")
 UNDETERMINED = "und"
 _SHORT = 120
 _PREFIX = 300
-_PREFER_SUPPORTED = 0.6  # a supported language within this ratio of the top one wins
+_PREFER_SUPPORTED = 0.5  # a supported language within this ratio of the top one wins
+_NOISE = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+")
 _UK = set("іїєґІЇЄҐ")
 _BE = set("ўЎ")
 
@@ -62,6 +64,7 @@ def detect_language(text: str) -> str:
         if any(ch in _BE for ch in text):
             return "be"
         return "ru"
+    text = _NOISE.sub(" ", text)  # handles, hashtags and masks are not language
     accurate, fast = _detectors()
     detector = accurate if len(text) <= _SHORT else fast
     values = detector.compute_language_confidence_values(text[:_PREFIX])

@@ -103,7 +103,9 @@ def recommend(
     rules = book.context_rules
 
     if cues is None:
-        cues = cue_categories(find_cues(normalize(ctx.text).text, code)) if ctx.text else frozenset()
+        cues = (
+            cue_categories(find_cues(normalize(ctx.text).text, code)) if ctx.text else frozenset()
+        )
     flags = Flags(
         reputational_risk=_pick(ctx.public_exposure, "public_exposure", cues),
         legal=_pick(ctx.legal_appeal, "legal_appeal", cues),

@@ -37,7 +37,7 @@ def _morph() -> Any:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
-_lemma_cache: dict[tuple[str, str], str] = {}
+_info_cache: dict[str, dict[str, tuple[str, bool]]] = {}
 _lock = threading.Lock()
 
 
@@ -53,30 +53,37 @@ def _lemmatize_uncached(word: str, lang: str) -> str:
     return str(simplemma.lemmatize(word, lang=lang)).lower()
 
 
+def _info(word: str, lang: str) -> tuple[str, bool]:
+    """(lemma, is_word) of a lower-cased token, computed once per language and word."""
+    cache = _info_cache.get(lang)
+    if cache is None:
+        cache = _info_cache.setdefault(lang, {})
+    found = cache.get(word)
+    if found is None:
+        is_word = any(ch.isalnum() for ch in word)
+        found = (_lemmatize_uncached(word, lang) if is_word else word, is_word)
+        with _lock:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[word] = found
+    return found
+
+
 def lemma(word: str, lang: str) -> str:
     """Lemma of a lower-cased word in ru/pl/en (cached)."""
-    key = (lang, word)
-    found = _lemma_cache.get(key)
-    if found is None:
-        found = _lemmatize_uncached(word, lang)
-        with _lock:
-            if len(_lemma_cache) >= _CACHE_LIMIT:
-                _lemma_cache.clear()
-            _lemma_cache[key] = found
-    return found
+    return _info(word, lang)[0]
 
 
 def tokenize(text: str, lang: str) -> list[Token]:
     """Tokens of a normalised text with lemmas; `lang` must be ru, pl or en."""
-    doc = _tokenizer(lang)(text)
+    cache = _info_cache.get(lang) or _info_cache.setdefault(lang, {})
     out: list[Token] = []
-    for tok in doc:
+    append = out.append
+    for tok in _tokenizer(lang)(text):
         if tok.is_space:
             continue
         lower = tok.lower_
-        is_word = any(ch.isalnum() for ch in lower)
+        info = cache.get(lower) or _info(lower, lang)
         start = tok.idx
-        out.append(
-            Token(lower, lemma(lower, lang) if is_word else lower, start, start + len(lower), is_word)
-        )
+        append(Token(lower, info[0], start, start + len(lower), info[1]))
     return out
