@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ def decide(probs: np.ndarray, labels: Sequence[str], abstain: float) -> list[str
     return [NONE if c < abstain else labels[i] for i, c in zip(idx, conf, strict=True)]
 
 
-def expected_calibration_error(probs: np.ndarray, y_true: Sequence[str], labels: Sequence[str]) -> float:
+def expected_calibration_error(
+    probs: np.ndarray, y_true: Sequence[str], labels: Sequence[str]
+) -> float:
     """ECE of the top-label confidence, equal-width bins."""
     if len(y_true) == 0:
         return 0.0
@@ -32,7 +35,7 @@ def expected_calibration_error(probs: np.ndarray, y_true: Sequence[str], labels:
     correct = pred == np.asarray(y_true)
     edges = np.linspace(0, 1, ECE_BINS + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mask = (conf > lo) & (conf <= hi)
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
@@ -71,26 +74,34 @@ def metrics(
 
     y_pred = decide(probs, labels, abstain)
     labels = list(labels)
-    p, r, f, s = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_lang = {}
     for lang in sorted(set(langs)):
         mask = [i for i, code in enumerate(langs) if code == lang]
         per_lang[lang] = float(
             f1_score(
-                [y_true[i] for i in mask], [y_pred[i] for i in mask],
-                labels=labels, average="macro", zero_division=0,
+                [y_true[i] for i in mask],
+                [y_pred[i] for i in mask],
+                labels=labels,
+                average="macro",
+                zero_division=0,
             )
         )
     conf = probs.max(axis=1)
     return {
         "n": len(y_true),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
         "macro_f1_per_language": per_lang,
         "accuracy": float(np.mean(np.asarray(y_pred) == np.asarray(y_true))),
         "per_class": {
-            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            lab: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
             for i, lab in enumerate(labels)
         },
         "ece": expected_calibration_error(probs, y_true, labels),
@@ -118,8 +129,15 @@ def plot_confusion(m: dict[str, Any], path: Path, title: str) -> Path:
     ax.set_yticks(range(len(labels)), labels)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                    color="white" if matrix[i, j] > matrix.max() / 2 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                fontsize=8,
+            )
     ax.set_xlabel("predicted (undetermined counted as none)")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -129,7 +147,9 @@ def plot_confusion(m: dict[str, Any], path: Path, title: str) -> Path:
     return path
 
 
-def plot_reliability(probs: np.ndarray, y_true: Sequence[str], labels: Sequence[str], path: Path) -> Path:
+def plot_reliability(
+    probs: np.ndarray, y_true: Sequence[str], labels: Sequence[str], path: Path
+) -> Path:
     """Write a reliability diagram (confidence vs accuracy per bin) as a PNG."""
     import matplotlib
 
@@ -140,7 +160,7 @@ def plot_reliability(probs: np.ndarray, y_true: Sequence[str], labels: Sequence[
     correct = np.asarray(labels)[probs.argmax(axis=1)] == np.asarray(y_true)
     edges = np.linspace(0, 1, ECE_BINS + 1)
     centers, accs, counts = [], [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mask = (conf > lo) & (conf <= hi)
         if mask.any():
             centers.append(conf[mask].mean())

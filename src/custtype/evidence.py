@@ -66,13 +66,11 @@ def explain(
             if jb >= 0:
                 cols.append(jb)
         if t.is_word:
-            cols.extend((vec.char_indices(t.lower) + n_lemma).tolist())
+            cols.extend(j + n_lemma for j in vec.char_indices(t.lower))
         per_token.append(cols)
         for c in cols:
             occurrences[c] = occurrences.get(c, 0) + 1
-    scores = [
-        sum(contrib.get(c, 0.0) / occurrences[c] for c in cols) for cols in per_token
-    ]
+    scores = [sum(contrib.get(c, 0.0) / occurrences[c] for c in cols) for cols in per_token]
     # cue features (dense block) are attributed to the tokens inside the cue's span
     dense_start = n_lemma + vec.n_char
     cue_names = {f"cue:{c.category}" for c in analysis.cues}
@@ -83,7 +81,9 @@ def explain(
             share = contrib.get(dense_start + k, 0.0)
             spans = [c for c in analysis.cues if f"cue:{c.category}" == name]
             for cue in spans:
-                inside = [i for i, t in enumerate(tokens) if t.start < cue.end and t.end > cue.start]
+                inside = [
+                    i for i, t in enumerate(tokens) if t.start < cue.end and t.end > cue.start
+                ]
                 for i in inside:
                     scores[i] += share / (len(spans) * len(inside))
     return _phrases(analysis, scores)

@@ -8,6 +8,7 @@ n-gram strings (what makes scikit-learn's char TF-IDF slow on real-length messag
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -57,7 +58,7 @@ def _char_grams(word: str, lo: int, hi: int) -> list[str]:
 
 def _lemma_terms(tokens: Sequence[Token]) -> list[str]:
     terms = [f"w:{t.lemma}" for t in tokens]
-    terms.extend(f"b:{a.lemma} {b.lemma}" for a, b in zip(tokens, tokens[1:], strict=False))
+    terms.extend(f"b:{a.lemma} {b.lemma}" for a, b in itertools.pairwise(tokens))
     return terms
 
 
@@ -68,14 +69,17 @@ DENSE_NAMES: tuple[str, ...] = (
     "sty:multi_punct",
     "sty:caps",
     "sty:emoji",
-    "sty:log_len",
-    "sty:lines",
     *(f"lang:{code}" for code in SUPPORTED),
 )
 
 
 def dense_features(a: Analysis) -> list[float]:
-    """Cue counts, style signals and language, squashed to comparable small ranges."""
+    """Cue counts, style signals and language, squashed to comparable small ranges.
+
+    Length is deliberately not a feature: in hand-written data it follows the label (who
+    writes long messages) and does not transfer to real traffic, where ordinary messages are
+    often long.
+    """
     counts = dict.fromkeys(CATEGORIES, 0)
     for cue in a.cues:
         counts[cue.category] += 1
@@ -87,8 +91,6 @@ def dense_features(a: Analysis) -> list[float]:
         math.log1p(s.multi_punct),
         s.caps_ratio,
         math.log1p(s.emoji),
-        math.log1p(s.chars) / 8.0,
-        math.log1p(s.lines) / 2.0,
     ]
     values += [1.0 if a.lang == code else 0.0 for code in SUPPORTED]
     return values
@@ -106,7 +108,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_df: int = 2,
         lemma_weight: float = 1.0,
         char_weight: float = 1.0,
-        dense_weight: float = 0.6,
+        dense_weight: float = 0.3,
     ) -> None:
         self.char_range = char_range
         self.min_df = min_df
@@ -152,7 +154,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return idf
 
     def _reset_caches(self) -> None:
-        self._char_cache: dict[str, np.ndarray] = {}
+        self._char_cache: dict[str, tuple[int, ...]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -178,16 +180,13 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def n_features(self) -> int:
         return self.n_lemma + self.n_char + len(DENSE_NAMES)
 
-    def char_indices(self, word: str) -> np.ndarray:
+    def char_indices(self, word: str) -> tuple[int, ...]:
         """Column indices (within the char block) of a word's known char n-grams (cached)."""
         found = self._char_cache.get(word)
         if found is None:
             vocab = self.char_vocab_
             lo, hi = self.char_range
-            found = np.fromiter(
-                (i for g in _char_grams(word, lo, hi) if (i := vocab.get(g, -1)) >= 0),
-                dtype=np.int32,
-            )
+            found = tuple(i for g in _char_grams(word, lo, hi) if (i := vocab.get(g, -1)) >= 0)
             with self._lock:
                 if len(self._char_cache) >= _CACHE_LIMIT:
                     self._char_cache.clear()
@@ -201,32 +200,39 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     @staticmethod
     def _tfidf_block(
-        cols: list[np.ndarray], n_cols: int, idf: np.ndarray, weight: float
+        cols: list[int], lengths: list[int], n_cols: int, idf: np.ndarray, weight: float
     ) -> sp.csr_matrix:
-        indptr = np.zeros(len(cols) + 1, dtype=np.int64)
-        np.cumsum([len(c) for c in cols], out=indptr[1:])
-        indices = np.concatenate(cols) if cols else np.empty(0, dtype=np.int32)
+        """Rows of column indices (flattened, with per-row lengths) → weighted TF-IDF rows."""
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.asarray(cols, dtype=np.int32)
         m = sp.csr_matrix(
-            (np.ones(len(indices)), indices.astype(np.int32, copy=False), indptr),
-            shape=(len(cols), n_cols),
+            (np.ones(len(indices)), indices, indptr),
+            shape=(len(lengths), n_cols),
         )
         m.sum_duplicates()
         m.data = (1.0 + np.log(m.data)) * idf[m.indices]
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        scale = np.repeat(weight / norms, np.diff(m.indptr))
-        m.data *= scale
+        m.data *= np.repeat(weight / norms, np.diff(m.indptr))
         return m
 
     def transform(self, analyses: Iterable[Analysis]) -> sp.csr_matrix:
         docs = list(analyses)
-        lemma_cols = [np.asarray(self.lemma_indices(a.tokens), dtype=np.int32) for a in docs]
-        char_cols = [
-            np.concatenate([self.char_indices(t.lower) for t in a.tokens if t.is_word])
-            if any(t.is_word for t in a.tokens)
-            else np.empty(0, dtype=np.int32)
-            for a in docs
-        ]
+        lemma_cols: list[int] = []
+        lemma_len: list[int] = []
+        char_cols: list[int] = []
+        char_len: list[int] = []
+        char_indices = self.char_indices
+        for a in docs:
+            found = self.lemma_indices(a.tokens)
+            lemma_cols.extend(found)
+            lemma_len.append(len(found))
+            before = len(char_cols)
+            for t in a.tokens:
+                if t.is_word:
+                    char_cols.extend(char_indices(t.lower))
+            char_len.append(len(char_cols) - before)
         dense = sp.csr_matrix(
             np.asarray([dense_features(a) for a in docs], dtype=np.float64).reshape(
                 len(docs), len(DENSE_NAMES)
@@ -235,8 +241,12 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         )
         return sp.hstack(
             [
-                self._tfidf_block(lemma_cols, self.n_lemma, self.lemma_idf_, self.lemma_weight),
-                self._tfidf_block(char_cols, self.n_char, self.char_idf_, self.char_weight),
+                self._tfidf_block(
+                    lemma_cols, lemma_len, self.n_lemma, self.lemma_idf_, self.lemma_weight
+                ),
+                self._tfidf_block(
+                    char_cols, char_len, self.n_char, self.char_idf_, self.char_weight
+                ),
                 dense,
             ],
             format="csr",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .cues import cue_categories
 from .errors import InputError, ModelError
@@ -35,9 +36,53 @@ MAX_CHARS = 20_000
 _DEFAULT_AGENT_LANG = "en"
 
 
+class Policy(BaseModel):
+    """The decision policy (data/thresholds.yaml): prior of `none`, abstention floor, bands."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    none_prior: float = Field(gt=0.0, lt=1.0)
+    abstain_min: float = Field(ge=0.0, lt=1.0)
+    bands: dict[str, float]
+
+    @field_validator("bands")
+    @classmethod
+    def _bands(cls, v: dict[str, float]) -> dict[str, float]:
+        if set(v) != {"high", "medium"} or not 0 < v["medium"] <= v["high"] < 1:
+            raise ValueError("bands must be {high, medium} with 0 < medium <= high < 1")
+        return v
+
+    def log_prior_ratio(self, labels: Sequence[str]) -> np.ndarray:
+        """Logit correction from the balanced training prior to the deployment prior."""
+        n = len(labels)
+        types = n - 1
+        prior = [
+            self.none_prior if lab == NONE else (1 - self.none_prior) / types for lab in labels
+        ]
+        return np.log(np.asarray(prior) * n)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The shipped decision policy, or a team's own YAML file (validated)."""
+    import yaml
+
+    source = Path(path) if path else files(__package__).joinpath("data/thresholds.yaml")
+    try:
+        return Policy.model_validate(yaml.safe_load(source.read_text("utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(f"Cannot read thresholds file {str(source)!r}: {exc}") from None
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        raise ModelError(
+            f"Invalid thresholds file {str(source)!r}: field {field}: {e['msg']}."
+        ) from None
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Abstention threshold and confidence bands, chosen on held-out data at training."""
+    """Abstention threshold and confidence bands applied to calibrated probabilities."""
 
     abstain: float
     medium: float
@@ -100,7 +145,11 @@ def library_versions() -> dict[str, str]:
     import scipy
     import sklearn
 
-    return {"scikit-learn": sklearn.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
+    return {
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }
 
 
 def _compatible(saved: str, current: str, parts: int) -> bool:
@@ -180,12 +229,15 @@ class Classifier:
         version: str,
         card: dict[str, Any] | None = None,
         playbook: Playbook | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.estimator = estimator
         self.labels = list(labels)
         self.temperature = temperature
         self.thresholds = thresholds
+        self.policy = policy or load_policy()
+        self._bias = self.policy.log_prior_ratio(self.labels)
         self.version = version
         self.card = card or {}
         self.playbook = playbook or load_playbook()
@@ -193,14 +245,31 @@ class Classifier:
         self._directions = coef - coef.mean(axis=0, keepdims=True)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, playbook: str | Path | None = None) -> Classifier:
-        """Load a model directory (default: the shipped model), checking its card first."""
+    def load(
+        cls,
+        path: str | Path | None = None,
+        playbook: str | Path | None = None,
+        thresholds: str | Path | None = None,
+    ) -> Classifier:
+        """Load a model directory (default: the shipped model), checking its card first.
+
+        `thresholds` is a team's own decision-policy file; by default the policy the model
+        was trained with (recorded in its card) is used.
+        """
         import joblib
 
         directory = Path(path) if path is not None else default_model_dir()
         card = read_card(directory)
         bundle = joblib.load(directory / MODEL_FILE)
-        th = card["thresholds"]
+        if thresholds is not None:
+            policy = load_policy(thresholds)
+            th = {
+                "abstain": max(policy.abstain_min, card["thresholds"]["abstain_held_out"]),
+                **policy.bands,
+            }
+        else:
+            policy = Policy.model_validate(card["policy"])
+            th = card["thresholds"]
         return cls(
             vectorizer=bundle["vectorizer"],
             estimator=bundle["estimator"],
@@ -210,15 +279,24 @@ class Classifier:
             version=str(card["version"]),
             card=card,
             playbook=load_playbook(playbook),
+            policy=policy,
         )
 
     # -- scoring ----------------------------------------------------------------------
     def probabilities(self, analyses: Sequence[Analysis]) -> np.ndarray:
-        """Calibrated probabilities (rows: messages, columns: self.labels)."""
-        if not analyses:
-            return np.zeros((0, len(self.labels)))
-        x = self.vectorizer.transform(analyses)
-        return softmax(self.estimator.decision_function(x), self.temperature)
+        """Calibrated, prior-corrected probabilities (rows: messages, columns: labels).
+
+        A message in an unsupported language gets the uniform row (the model abstains).
+        """
+        out = np.full((len(analyses), len(self.labels)), 1.0 / len(self.labels))
+        ok = [i for i, a in enumerate(analyses) if a.supported]
+        if ok:
+            x = self.vectorizer.transform([analyses[i] for i in ok])
+            out[ok] = self._calibrate(self.estimator.decision_function(x))
+        return out
+
+    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+        return softmax(scores / self.temperature + self._bias, 1.0)
 
     def predict(
         self,
@@ -243,12 +321,14 @@ class Classifier:
             raise InputError(f"got {len(langs)} languages for {len(texts)} texts.")
         for i, code in enumerate(langs):
             if code is not None and code not in LANGS:
-                raise InputError(f"lang of text #{i} must be one of {', '.join(LANGS)}, got {code!r}.")
+                raise InputError(
+                    f"lang of text #{i} must be one of {', '.join(LANGS)}, got {code!r}."
+                )
         analyses = [analyze(t, code) for t, code in zip(texts, langs, strict=True)]
         ok = [i for i, a in enumerate(analyses) if a.supported]
         x = self.vectorizer.transform([analyses[i] for i in ok]) if ok else None
         probs = (
-            softmax(self.estimator.decision_function(x), self.temperature)
+            self._calibrate(self.estimator.decision_function(x))
             if x is not None
             else np.zeros((0, len(self.labels)))
         )

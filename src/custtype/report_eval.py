@@ -8,7 +8,7 @@ from typing import Any
 from .data import load_split
 from .evaluate import metrics, plot_confusion, plot_reliability
 from .features import analyze
-from .model import Classifier, softmax
+from .model import Classifier
 from .taxonomy import LABELS
 
 
@@ -16,14 +16,7 @@ def evaluate_model(model: Path | None, data_root: Path, out: Path) -> dict[str, 
     """Metrics of a model on DATA/test plus a confusion matrix and a reliability diagram."""
     clf = Classifier.load(model)
     rows = load_split(data_root, "test")
-    analyses = [analyze(r.message.text) for r in rows]
-    import numpy as np
-
-    probs = np.full((len(rows), len(LABELS)), 1.0 / len(LABELS))
-    ok = [i for i, a in enumerate(analyses) if a.supported]
-    if ok:
-        x = clf.vectorizer.transform([analyses[i] for i in ok])
-        probs[ok] = softmax(clf.estimator.decision_function(x), clf.temperature)
+    probs = clf.probabilities([analyze(r.message.text) for r in rows])
     y = [r.message.label for r in rows]
     langs = [r.message.lang for r in rows]
     m = metrics(probs, y, langs, LABELS, clf.thresholds.abstain)

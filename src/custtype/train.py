@@ -23,12 +23,22 @@ from . import __version__
 from .data import Located, data_hash, load_split
 from .evaluate import decide, metrics
 from .features import Analysis, MessageVectorizer, analyze
-from .model import CARD_FILE, MODEL_FILE, _sha256, library_versions, softmax
+from .model import (
+    CARD_FILE,
+    MODEL_FILE,
+    Classifier,
+    Policy,
+    Thresholds,
+    _sha256,
+    library_versions,
+    load_policy,
+    softmax,
+)
 from .taxonomy import LABELS
 
 log = logging.getLogger(__name__)
-C_GRID = (10.0, 30.0, 100.0)
-HIGH_PRECISION = 0.9
+C_GRID = (3.0, 10.0, 30.0)
+C_TOLERANCE = 0.005
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,9 @@ class TrainResult:
     card: dict[str, Any]
 
 
-def _fit(analyses: Sequence[Analysis], y: Sequence[str], c: float, seed: int) -> tuple[Any, Any]:
+def _fit(
+    analyses: Sequence[Analysis], y: Sequence[str] | np.ndarray, c: float, seed: int
+) -> tuple[Any, Any]:
     from sklearn.linear_model import LogisticRegression
 
     vec = MessageVectorizer().fit(analyses)
@@ -69,9 +81,11 @@ def _oof_scores(
     for f in (0, 1):
         train_idx = np.flatnonzero(folds != f)
         held = np.flatnonzero(folds == f)
-        vec, clf = _fit([analyses[i] for i in train_idx], y[train_idx], c, seed)
+        vec, clf = _fit([analyses[int(i)] for i in train_idx], y[train_idx], c, seed)
         cols = [list(clf.classes_).index(lab) for lab in LABELS]
-        scores[held] = clf.decision_function(vec.transform([analyses[i] for i in held]))[:, cols]
+        scores[held] = clf.decision_function(vec.transform([analyses[int(i)] for i in held]))[
+            :, cols
+        ]
     return scores
 
 
@@ -89,8 +103,8 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(res.x)
 
 
-def choose_thresholds(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Abstention threshold maximising held-out macro-F1; `high` band with ≥ 90 % precision."""
+def choose_thresholds(probs: np.ndarray, y: np.ndarray, policy: Policy) -> dict[str, float]:
+    """Abstention threshold maximising held-out macro-F1, floored by the policy; its bands."""
     from sklearn.metrics import f1_score
 
     best_t, best_f1 = 0.0, -1.0
@@ -98,15 +112,23 @@ def choose_thresholds(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
         f1 = f1_score(y, decide(probs, LABELS, float(t)), labels=list(LABELS), average="macro")
         if f1 > best_f1 + 1e-9:
             best_t, best_f1 = float(t), float(f1)
+    return {
+        "abstain": max(best_t, policy.abstain_min),
+        "abstain_held_out": best_t,
+        "medium": policy.bands["medium"],
+        "high": policy.bands["high"],
+    }
+
+
+def band_precision(probs: np.ndarray, y: np.ndarray, lo: float) -> dict[str, float]:
+    """Share of held-out messages at or above a confidence, and how often they are right."""
     conf = probs.max(axis=1)
+    kept = conf >= lo
     correct = np.asarray(LABELS)[probs.argmax(axis=1)] == y
-    high = 0.95
-    for b in np.round(np.arange(max(best_t, 0.5), 0.96, 0.025), 3):
-        kept = conf >= b
-        if kept.sum() >= 20 and correct[kept].mean() >= HIGH_PRECISION:
-            high = float(b)
-            break
-    return {"abstain": best_t, "medium": best_t, "high": max(high, best_t)}
+    return {
+        "share": float(kept.mean()),
+        "accuracy": float(correct[kept].mean()) if kept.any() else 0.0,
+    }
 
 
 def train(
@@ -115,6 +137,7 @@ def train(
     version: str | None = None,
     seed: int = 13,
     c_grid: Sequence[float] = C_GRID,
+    thresholds_file: Path | None = None,
 ) -> TrainResult:
     """Train, calibrate, evaluate on the test split and write models/<version>/."""
     import joblib
@@ -128,18 +151,22 @@ def train(
     folds = writer_folds(rows)
 
     search: dict[str, float] = {}
-    best_c, best_f1, best_scores = c_grid[0], -1.0, np.zeros(0)
-    for c in c_grid:
-        scores = _oof_scores(analyses, y, folds, c, seed)
-        probs = softmax(scores, 1.0)
+    oof_by_c: dict[float, np.ndarray] = {}
+    for c in sorted(c_grid):
+        oof_by_c[c] = _oof_scores(analyses, y, folds, c, seed)
+        probs = softmax(oof_by_c[c], 1.0)
         f1 = metrics(probs, list(y), [r.message.lang for r in rows], LABELS, 0.0)["macro_f1"]
         search[str(c)] = f1
         log.info("C=%s cross-writer macro-F1 %.3f", c, f1)
-        if f1 > best_f1:
-            best_c, best_f1, best_scores = c, f1, scores
+    # the strongest regularisation within a hair of the best: weights that stay modest
+    # extrapolate less wildly to real traffic, which differs from any writer's style
+    top = max(search.values())
+    best_c = min(c for c in oof_by_c if search[str(c)] >= top - C_TOLERANCE)
+    best_scores = oof_by_c[best_c]
     temperature = fit_temperature(best_scores, y)
-    oof_probs = softmax(best_scores, temperature)
-    thresholds = choose_thresholds(oof_probs, y)
+    policy = load_policy(thresholds_file)
+    oof_probs = softmax(best_scores / temperature + policy.log_prior_ratio(LABELS), 1.0)
+    thresholds = choose_thresholds(oof_probs, y, policy)
     oof = metrics(oof_probs, list(y), [r.message.lang for r in rows], LABELS, thresholds["abstain"])
 
     vec, clf = _fit(analyses, y, best_c, seed)
@@ -148,8 +175,19 @@ def train(
     clf.intercept_ = clf.intercept_[cols]
     clf.classes_ = np.asarray(LABELS)
 
-    test_an = [analyze(r.message.text) for r in test_rows]  # language detected, as in use
-    test_probs = _probs(vec, clf, temperature, test_an)
+    today = dt.date.today()
+    version = version or f"{today:%Y.%m.%d}-{digest[:7]}"
+    model = Classifier(
+        vec,
+        clf,
+        LABELS,
+        temperature,
+        Thresholds(thresholds["abstain"], thresholds["medium"], thresholds["high"]),
+        version,
+        policy=policy,
+    )
+    # language detected, as in use
+    test_probs = model.probabilities([analyze(r.message.text) for r in test_rows])
     test_metrics = metrics(
         test_probs,
         [r.message.label for r in test_rows],
@@ -158,11 +196,14 @@ def train(
         thresholds["abstain"],
     )
 
-    today = dt.date.today()
-    version = version or f"{today:%Y.%m.%d}-{digest[:7]}"
     out = models_root / version
     out.mkdir(parents=True, exist_ok=True)
-    bundle = {"vectorizer": vec, "estimator": clf, "labels": list(LABELS), "temperature": temperature}
+    bundle = {
+        "vectorizer": vec,
+        "estimator": clf,
+        "labels": list(LABELS),
+        "temperature": temperature,
+    }
     joblib.dump(bundle, out / MODEL_FILE, compress=3)
     card = {
         "version": version,
@@ -177,11 +218,21 @@ def train(
             "char_ngrams": vec.n_char,
             "dense": vec.n_features - vec.n_lemma - vec.n_char,
         },
-        "estimator": {"type": "LogisticRegression", "C": best_c, "class_weight": "balanced", "seed": seed},
+        "estimator": {
+            "type": "LogisticRegression",
+            "C": best_c,
+            "class_weight": "balanced",
+            "seed": seed,
+        },
         "c_search_cross_writer_macro_f1": search,
         "temperature": temperature,
+        "policy": policy.model_dump(),
         "thresholds": thresholds,
-        "metrics_cross_writer_oof": {k: oof[k] for k in ("macro_f1", "macro_f1_per_language", "ece")},
+        "metrics_cross_writer_oof": {
+            **{k: oof[k] for k in ("macro_f1", "macro_f1_per_language", "ece")},
+            "high_band": band_precision(oof_probs, y, thresholds["high"]),
+            "medium_band": band_precision(oof_probs, y, thresholds["medium"]),
+        },
         "metrics_test": test_metrics,
         "library_versions": library_versions(),
         "python": platform.python_version(),
@@ -193,14 +244,3 @@ def train(
     }
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return TrainResult(out, card)
-
-
-def _probs(vec: Any, clf: Any, temperature: float, analyses: Sequence[Analysis]) -> np.ndarray:
-    supported = [a for a in analyses if a.supported]
-    if len(supported) != len(analyses):
-        # unsupported language: the model abstains, i.e. uniform probabilities
-        out = np.full((len(analyses), len(LABELS)), 1.0 / len(LABELS))
-        idx = [i for i, a in enumerate(analyses) if a.supported]
-        out[idx] = softmax(clf.decision_function(vec.transform(supported)), temperature)
-        return out
-    return softmax(clf.decision_function(vec.transform(analyses)), temperature)
