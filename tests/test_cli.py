@@ -1,0 +1,76 @@
+"""The CLI through its runner: contract output, strategies, refusals, help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from custtype.cli import app
+
+runner = CliRunner()
+
+
+def test_classify_json_contract() -> None:
+    r = runner.invoke(app, ["classify", "Где мой заказ?! Жду уже неделю!!!", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["language"] == "ru"
+    assert {"type", "confidence", "confidence_level", "probabilities", "evidence", "strategy",
+            "model_version"} <= set(out)
+    assert out["strategy"]["lang"] == "ru"
+
+
+def test_classify_text_output_labels_the_type_internal() -> None:
+    r = runner.invoke(app, ["classify", "Did I win the giveaway? When is the next draw?"])
+    assert r.exit_code == 0
+    assert "not for the customer" in r.stdout and "Openers" in r.stdout
+
+
+def test_classify_reads_stdin() -> None:
+    r = runner.invoke(app, ["classify", "-", "--format", "json"], input="Kiedy wyniki konkursu?")
+    assert json.loads(r.stdout)["language"] == "pl"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["classify", "   "], "text #0 is empty"),
+    (["classify", "hello", "--channel", "pigeon"], "channel"),
+    (["strategy", "extortionst"], "Known types"),
+])
+def test_bad_input_exits_non_zero_without_traceback(args: list[str], message: str) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code != 0
+    assert message in r.output and "Traceback" not in r.output
+
+
+def test_strategy_polish_json() -> None:
+    r = runner.invoke(app, ["strategy", "extortionist", "--lang", "pl", "--format", "json"])
+    out = json.loads(r.stdout)
+    assert out["lang"] == "pl" and out["type"] == "extortionist"
+    assert "Naciągacz" == out["type_name"]
+    assert any(ch in " ".join(out["strategy"]["actions"]) for ch in "ąęłśż")
+
+
+def test_invalid_override_is_one_paragraph(tmp_path: Path) -> None:
+    bad = tmp_path / "acme.yaml"
+    bad.write_text("types:\n  tester:\n    en:\n      priority: urgent\n")
+    r = runner.invoke(app, ["strategy", "tester", "--playbook", str(bad)])
+    assert r.exit_code == 2
+    assert "acme.yaml" in r.output and "priority" in r.output
+    assert r.output.strip().count("\n") == 0
+
+
+def test_types_lists_all_seven() -> None:
+    r = runner.invoke(app, ["types", "--lang", "ru", "--format", "json"])
+    assert [t["key"] for t in json.loads(r.stdout)][0] == "want_it_now"
+    assert len(json.loads(r.stdout)) == 7
+
+
+def test_data_check_fails_on_bad_data(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "x.jsonl").write_text("{oops\n")
+    r = runner.invoke(app, ["data", "check", "--root", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "x.jsonl:1: invalid JSON" in r.output

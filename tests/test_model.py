@@ -1,0 +1,140 @@
+"""The shipped classifier: contract, obvious cases per language, evidence, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from custtype import Classifier, InputError, ModelError, TYPES
+from custtype.model import CARD_FILE, MODEL_FILE, default_model_dir
+
+# Hand-written here (not from any training or test file): clear cases a support lead would
+# label without hesitation.
+OBVIOUS = [
+    ("en", "prize_hunter", "Did I win the Christmas giveaway?? I tagged 3 friends and shared the post twice! When is the next draw?"),
+    ("ru", "prize_hunter", "Я участвовала в розыгрыше, отметила трёх подруг и сделала репост. Когда итоги? И будет ли следующий конкурс?"),
+    ("pl", "prize_hunter", "Brałam udział w konkursie, oznaczyłam znajome i udostępniłam post. Kiedy wyniki losowania? Będzie kolejne rozdanie?"),
+    ("en", "none", "Hi, could you tell me how to change the delivery address on order 55123? Thanks."),
+    ("ru", "none", "Здравствуйте, подскажите, пожалуйста, как поменять адрес доставки в заказе?"),
+    ("pl", "none", "Dzień dobry, jak mogę zmienić adres dostawy w zamówieniu? Dziękuję."),
+]
+
+
+def test_contract_fields(classifier: Classifier) -> None:
+    out = classifier.predict(["Где мой заказ?! Жду уже неделю, сколько можно!!!"])[0].to_dict()
+    for key in ("type", "confidence", "confidence_level", "probabilities", "language",
+                "evidence", "strategy", "model_version"):
+        assert key in out
+    assert out["language"] == "ru"
+    assert out["confidence_level"] in {"high", "medium", "low"}
+    assert abs(sum(out["probabilities"].values()) - 1.0) < 1e-6
+    assert set(out["probabilities"]) == {*TYPES, "none"}
+    assert out["internal_only"] is True and out["strategy"]["notice"]
+    json.dumps(out)  # serialisable
+
+
+@pytest.mark.parametrize(("lang", "label", "text"), OBVIOUS)
+def test_obvious_cases(classifier: Classifier, lang: str, label: str, text: str) -> None:
+    p = classifier.predict([text])[0]
+    assert p.language == lang
+    assert (p.type or "none") == label
+
+
+def test_decision_follows_thresholds(classifier: Classifier) -> None:
+    th = classifier.thresholds
+    for p in classifier.predict([t for _, _, t in OBVIOUS] + ["ok", "Kiedy?", "WHY"]):
+        assert (p.outcome == "undetermined") == (p.confidence < th.abstain)
+        assert p.confidence_level == th.level(p.confidence)
+        if p.outcome == "type":
+            assert p.type == max(p.probabilities, key=p.probabilities.__getitem__)
+
+
+def test_evidence_spans_point_into_the_original_text(classifier: Classifier) -> None:
+    text = "Кaкой УЖАС!!! https://shop.example/x Я требую компенсацию и скидку, иначе напишу отзыв в инстаграм"
+    p = classifier.predict([text])[0]
+    assert p.evidence
+    for e in p.evidence:
+        assert text[e.start : e.end] == e.text
+
+
+def test_mixed_script_reads_like_clean_text(classifier: Classifier) -> None:
+    clean = "Какой ужас, почему заказ до сих пор не доставлен, мне нужно сегодня"
+    mixed = "Кaкой ужaс, пoчему зaкaз дo сих пор не доставлен, мне нужно сегодня"
+    a, b = classifier.predict([clean, mixed])
+    assert a.type == b.type
+    assert abs(a.confidence - b.confidence) < 1e-9
+
+
+def test_forced_language_and_unsupported_language(classifier: Classifier) -> None:
+    de = classifier.predict(["Wo ist mein Paket? Ich warte seit zwei Wochen darauf."])[0]
+    assert de.type is None and de.outcome == "undetermined"
+    assert de.language == "de" and "not supported" in (de.reason or "")
+    forced = classifier.predict(["Kiedy paczka?"], lang="pl")[0]
+    assert forced.language == "pl"
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        ([""], "text #0 is empty"),
+        (["ok", "   \n"], "text #1 is empty"),
+        (["x" * 20_001], "limit is 20000"),
+        ([None], "must be a string"),
+    ],
+)
+def test_bad_input_is_refused_clearly(classifier: Classifier, texts: list, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        classifier.predict(texts)
+
+
+def test_single_string_is_refused(classifier: Classifier) -> None:
+    with pytest.raises(InputError, match="list of texts"):
+        classifier.predict("hello")  # type: ignore[arg-type]
+
+
+def test_agent_language_switches_the_strategy(classifier: Classifier) -> None:
+    p = classifier.predict(["Where is my order?"], agent_lang="pl")[0]
+    assert p.strategy.lang == "pl"
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "m"
+    shutil.copytree(default_model_dir(), dst)
+    return dst
+
+
+def test_tampered_model_is_refused(model_copy: Path) -> None:
+    with (model_copy / MODEL_FILE).open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="sha256"):
+        Classifier.load(model_copy)
+
+
+def test_mismatched_library_is_refused(model_copy: Path) -> None:
+    card = json.loads((model_copy / CARD_FILE).read_text())
+    card["library_versions"]["scikit-learn"] = "0.24.2"
+    (model_copy / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
+        Classifier.load(model_copy)
+
+
+def test_not_a_model_directory(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a model directory"):
+        Classifier.load(tmp_path)
+
+
+def test_thresholds_override(tmp_path: Path) -> None:
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("version: 1\nnone_prior: 0.9\nabstain_min: 0.95\nbands: {high: 0.99, medium: 0.97}\n")
+    clf = Classifier.load(thresholds=strict)
+    assert clf.thresholds.abstain >= 0.95
+    text = "Я участвовала в розыгрыше, когда итоги?"
+    assert clf.predict([text])[0].probabilities["none"] > Classifier.load().predict([text])[0].probabilities["none"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nnone_prior: 2\nabstain_min: 0.5\nbands: {high: 0.9, medium: 0.7}\n")
+    with pytest.raises(ModelError, match="field none_prior"):
+        Classifier.load(thresholds=bad)

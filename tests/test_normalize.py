@@ -1,0 +1,70 @@
+"""Normalisation: mixed-script repair, masking, signals, offsets back to the original."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from custtype import normalize
+
+norm_mod = importlib.import_module("custtype.normalize")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Кaкой уровень сервисa", "Какой уровень сервиса"),  # Latin a inside Cyrillic words
+        ("пoчему нет Wi-Fi", "почему нет Wi-Fi"),  # Latin brand name stays Latin
+        ("Рython developer", "Python developer"),  # Cyrillic Р inside a Latin word
+        ("a я жду ответа", "а я жду ответа"),  # one-letter Russian word typed in Latin
+        ("plain English text", "plain English text"),
+    ],
+)
+def test_mixed_script_words_are_repaired_by_majority(raw: str, expected: str) -> None:
+    out = norm_mod.repair_mixed_script(raw)
+    assert out == expected
+    assert len(out) == len(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked", "kept"),
+    [
+        ("see https://shop.example/o?id=5 now", "xxurl", "now"),
+        ("write to jan.kowalski@example.pl", "xxemail", "write"),
+        ("call +48 601 234 567 today", "xxphone", "today"),
+        ("order #123456 late", "xxnum", "late"),
+        ("Заказ №1234567", "xxnum", "Заказ"),
+        ("paid $120.50 twice", "xxamount", "twice"),
+        ("zapłaciłem 150 zł", "xxamount", "zapłaciłem"),
+        ("списали 5 000 руб.", "xxamount", "списали"),
+    ],
+)
+def test_personal_and_order_data_is_masked(raw: str, masked: str, kept: str) -> None:
+    text = normalize(raw).text
+    assert masked in text and kept in text
+
+
+def test_short_numbers_are_not_masked() -> None:
+    assert "12" in normalize("waited 12 days").text
+
+
+def test_signals_keep_what_lower_casing_loses() -> None:
+    s = normalize("WHY IS IT STILL NOT DONE?!?! 😡😡").signals
+    assert s.caps_ratio > 0.9
+    assert s.multi_punct == 1 and s.emoji == 2 and s.questions == 2
+
+
+def test_nfkc_and_control_characters() -> None:
+    n = normalize("ﬁx\x00 this")  # ligature and a null byte
+    assert n.text.startswith("fix ")
+    start, end = n.span_in_original(0, 3)
+    assert n.original[start:end] == "ﬁx"
+
+
+def test_offsets_map_back_through_masking() -> None:
+    raw = "Order https://x.example/abc is late, I am FURIOUS"
+    n = normalize(raw)
+    i = n.text.index("FURIOUS")
+    start, end = n.span_in_original(i, i + len("FURIOUS"))
+    assert raw[start:end] == "FURIOUS"
