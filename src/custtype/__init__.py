@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (  # noqa: E402
+from .errors import (
     CusttypeError,
     DataError,
     InputError,
@@ -17,13 +17,13 @@ from .errors import (  # noqa: E402
     UnknownLanguageError,
     UnknownTypeError,
 )
-from .evidence import Evidence  # noqa: E402
-from .language import detect_language  # noqa: E402
-from .model import Classifier, Prediction  # noqa: E402
-from .normalize import normalize  # noqa: E402
-from .playbook import Playbook, Strategy, load_playbook  # noqa: E402
-from .recommend import MessageContext, Recommendation, recommend  # noqa: E402
-from .taxonomy import LABELS, LANGS, TYPES, type_name  # noqa: E402
+from .evidence import Evidence
+from .language import detect_language
+from .model import Classifier, Prediction
+from .normalize import normalize
+from .playbook import Playbook, Strategy, load_playbook
+from .recommend import MessageContext, Recommendation, recommend
+from .taxonomy import LABELS, LANGS, TYPES, type_name
 
 __all__ = [
     "LABELS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,12 +22,12 @@ data_app = typer.Typer(no_args_is_help=True, help="Check the labelled training d
 app.add_typer(data_app, name="data")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-class LangOpt(str, Enum):
+class LangOpt(StrEnum):
     ru = "ru"
     pl = "pl"
     en = "en"
@@ -55,7 +55,8 @@ def _strategy_text(rec: dict[str, Any]) -> str:
     s = rec["strategy"]
     lines = [
         f"Strategy — {rec['type_name']} [{rec['lang']}] (priority {rec['priority']}, "
-        f"answer within {rec['target_response_minutes']} min, reply channel: {rec['reply_channel']})",
+        f"answer within {rec['target_response_minutes']} min, "
+        f"reply channel: {rec['reply_channel']})",
         f"  ⚠ {rec['notice']}",
         f"  Expects: {s['expects']}",
         "  Do:",
@@ -77,7 +78,9 @@ def _strategy_text(rec: dict[str, Any]) -> str:
 @app.command()
 def classify(
     text: Annotated[str, typer.Argument(help="The message, or '-' to read it from stdin.")],
-    lang: Annotated[LangOpt | None, typer.Option(help="Force the language (else detected).")] = None,
+    lang: Annotated[
+        LangOpt | None, typer.Option(help="Force the language (else detected).")
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="Channel: phone, chat, email, …")] = None,
     agent_lang: Annotated[
         LangOpt | None, typer.Option(help="Language of the strategy (default: the message's).")
@@ -94,7 +97,7 @@ def classify(
         text = sys.stdin.read()
     try:
         clf = Classifier.load(model, playbook=playbook)
-        ctx = MessageContext(channel=channel) if channel else None  # type: ignore[arg-type]
+        ctx = MessageContext(channel=channel) if channel else None
         pred = clf.predict(
             [text],
             lang=lang.value if lang else None,
@@ -113,8 +116,10 @@ def classify(
         return
     from .taxonomy import type_name
 
-    name = type_name(pred.type if pred.outcome == "type" else (
-        "none" if pred.outcome == "none" else None), out["strategy"]["lang"])
+    name = type_name(
+        pred.type if pred.outcome == "type" else ("none" if pred.outcome == "none" else None),
+        out["strategy"]["lang"],
+    )
     bar = "█" * round(pred.confidence * 20)
     typer.echo(f"Type: {name} ({pred.type or pred.outcome})  [internal — not for the customer]")
     typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level})")
@@ -142,7 +147,7 @@ def strategy(
     from .recommend import MessageContext, recommend
 
     try:
-        ctx = MessageContext(channel=channel, text=text, repeat_contacts=repeat_contacts)  # type: ignore[arg-type]
+        ctx = MessageContext(channel=channel, text=text, repeat_contacts=repeat_contacts)
         rec = recommend(type_key, lang.value, ctx, playbook).model_dump()
     except CusttypeError as exc:
         _fail(str(exc))
@@ -193,8 +198,12 @@ def data_check(
                     by_channel[ch] = by_channel.get(ch, 0) + n
             total = sum(by_label.values())
             typer.echo(f"  {lang}: {total} messages")
-            typer.echo("    labels:   " + ", ".join(f"{k} {v}" for k, v in sorted(by_label.items())))
-            typer.echo("    channels: " + ", ".join(f"{k} {v}" for k, v in sorted(by_channel.items())))
+            typer.echo(
+                "    labels:   " + ", ".join(f"{k} {v}" for k, v in sorted(by_label.items()))
+            )
+            typer.echo(
+                "    channels: " + ", ".join(f"{k} {v}" for k, v in sorted(by_channel.items()))
+            )
     for k, v in sorted(report.stats.items()):
         typer.echo(f"{k}: {v:.3f}")
     if report.problems:
@@ -244,8 +253,10 @@ def train(
         return
     m = result.card["metrics_test"]
     typer.echo(f"wrote {result.path}")
-    typer.echo(f"test macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}, per language "
-               + ", ".join(f"{k} {v:.3f}" for k, v in m["macro_f1_per_language"].items()))
+    typer.echo(
+        f"test macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}, per language "
+        + ", ".join(f"{k} {v:.3f}" for k, v in m["macro_f1_per_language"].items())
+    )
 
 
 @app.command()
@@ -270,15 +281,24 @@ def evaluate(
         return
     m = result["metrics"]
     typer.echo(f"model {result['model_version']} on {m['n']} test messages")
-    typer.echo(f"macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  ECE {m['ece']:.3f}  "
-               f"undetermined {m['undetermined_share']:.1%}")
+    typer.echo(
+        f"macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  ECE {m['ece']:.3f}  "
+        f"undetermined {m['undetermined_share']:.1%}"
+    )
     for lang, f1 in m["macro_f1_per_language"].items():
         typer.echo(f"  {lang}: macro-F1 {f1:.3f}")
     typer.echo(f"{'label':<18}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
     for lab, v in m["per_class"].items():
-        typer.echo(f"{lab:<18}{v['precision']:>7.3f}{v['recall']:>7.3f}{v['f1']:>7.3f}{v['support']:>6}")
-    typer.echo("coverage vs accuracy: " + ", ".join(
-        f"≥{r['threshold']:.1f}: {r['coverage']:.0%}/{r['accuracy']:.0%}" for r in m["coverage_vs_accuracy"]))
+        typer.echo(
+            f"{lab:<18}{v['precision']:>7.3f}{v['recall']:>7.3f}{v['f1']:>7.3f}{v['support']:>6}"
+        )
+    typer.echo(
+        "coverage vs accuracy: "
+        + ", ".join(
+            f"≥{r['threshold']:.1f}: {r['coverage']:.0%}/{r['accuracy']:.0%}"
+            for r in m["coverage_vs_accuracy"]
+        )
+    )
     typer.echo(f"wrote {result['confusion_png']} and {result['reliability_png']}")
 
 
@@ -294,6 +314,166 @@ def serve(
     from .api import serve as run
 
     run(host=host, port=port, workers=workers, model=model, playbook=playbook)
+
+
+# -- batch: score, profile, report --------------------------------------------------------
+class EngineOpt(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+class StrategyFormatOpt(StrEnum):
+    summary = "summary"
+    json = "json"
+
+
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, help="Processes (each loads the model once).")
+]
+TextColumnOpt = Annotated[str, typer.Option(help="Column with the message text.")]
+LangColumnOpt = Annotated[
+    str | None, typer.Option(help="Column with ru/pl/en per row (empty: detect).")
+]
+ChannelColumnOpt = Annotated[
+    str | None, typer.Option(help="Column with the channel (phone, chat, email, …).")
+]
+
+
+@app.command()
+def score(
+    source: Annotated[str, typer.Argument(
+        metavar="INPUT", help="CSV, TSV, JSONL or Parquet file; '-' is JSON Lines on stdin.")],
+    output: Annotated[str, typer.Option(
+        "--output", "-o", help="Output file (format from its extension); '-' is JSONL on stdout.")],
+    text_column: TextColumnOpt = "text",
+    id_column: Annotated[str | None, typer.Option(
+        help="Column naming rows in error messages (default: 'id' when there is one).")] = None,
+    lang_column: LangColumnOpt = None,
+    channel_column: ChannelColumnOpt = None,
+    lang: Annotated[LangOpt | None, typer.Option(help="Force one language for all rows.")] = None,
+    agent_lang: Annotated[
+        LangOpt | None, typer.Option(help="Language of the strategy (default: the message's).")
+    ] = None,
+    evidence: Annotated[bool, typer.Option(
+        "--evidence/--no-evidence", help="Evidence phrases (off is ~2x faster).")] = True,
+    strategy_format: Annotated[StrategyFormatOpt, typer.Option(
+        help="custtype_strategy as a one-line summary or the full JSON.")] = (
+        StrategyFormatOpt.summary
+    ),
+    jobs: JobsOpt = 1,
+    engine: Annotated[EngineOpt, typer.Option(help="local processes or a Dask cluster.")] = (
+        EngineOpt.local
+    ),
+    scheduler: Annotated[str | None, typer.Option(
+        help="Address of an existing Dask scheduler (with --engine dask).")] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per chunk (local engine).")] = 1000,
+    partition_rows: Annotated[
+        int, typer.Option(min=1, help="Rows per partition (Dask engine).")
+    ] = 10_000,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted run into the same OUTPUT.")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress bar (default: only on a terminal).")] = None,
+    model: ModelOpt = None,
+    playbook: PlaybookOpt = None,
+) -> None:
+    """Score every row of a file: all input columns kept, custtype_* columns added."""
+    from .batch import ScoreOptions, score_file
+
+    opts = ScoreOptions(
+        text_column=text_column, id_column=id_column, lang_column=lang_column,
+        channel_column=channel_column, lang=lang.value if lang else None,
+        agent_lang=agent_lang.value if agent_lang else None, evidence=evidence,
+        strategy="json" if strategy_format is StrategyFormatOpt.json else "summary",
+    )
+    try:
+        summary = score_file(
+            source, output, opts, jobs=jobs, engine=engine.value, scheduler=scheduler,
+            chunk_rows=chunk_rows, partition_rows=partition_rows, resume=resume,
+            progress=progress, model=str(model) if model else None,
+            playbook=str(playbook) if playbook else None,
+        )
+    except KeyboardInterrupt:
+        _fail("interrupted. Run the same command with --resume to continue.", code=130)
+        return
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    for line in summary.lines():
+        typer.echo(line, err=True)
+
+
+@app.command()
+def profile(
+    source: Annotated[str, typer.Argument(
+        metavar="INPUT", help="Messages (scored or not): CSV, TSV, JSONL or Parquet.")],
+    customer_column: Annotated[str, typer.Option(help="Column identifying the customer.")],
+    output: Annotated[str, typer.Option(
+        "--output", "-o", help="Profiles file: .csv, .tsv, .jsonl or .parquet.")],
+    time_column: Annotated[str | None, typer.Option(
+        help="Column with the message time (recent messages weigh more).")] = None,
+    half_life_days: Annotated[float, typer.Option(
+        help="A message this many days older than the latest weighs half.")] = 90.0,
+    min_support: Annotated[int, typer.Option(
+        help="Messages needed to support a type.")] = 2,
+    min_share: Annotated[float, typer.Option(
+        help="Share of the customer's weight the type needs.")] = 0.3,
+    channel_column: ChannelColumnOpt = None,
+    agent_lang: Annotated[
+        LangOpt | None, typer.Option(help="Language of the strategy (default: the customer's).")
+    ] = None,
+    text_column: TextColumnOpt = "text",
+    lang_column: LangColumnOpt = None,
+    jobs: JobsOpt = 1,
+    model: ModelOpt = None,
+    playbook: PlaybookOpt = None,
+) -> None:
+    """Per customer: type distribution, dominant type, support, stability and strategy."""
+    from collections import Counter
+
+    from .batch import ScoreOptions
+    from .profile import ProfileOptions, profile_file
+
+    popts = ProfileOptions(customer_column, time_column, channel_column, half_life_days,
+                           min_support, min_share, agent_lang.value if agent_lang else None)
+    sopts = ScoreOptions(text_column=text_column, lang_column=lang_column, evidence=False)
+    try:
+        table = profile_file(source, output, popts, sopts, jobs=jobs,
+                             model=str(model) if model else None,
+                             playbook=str(playbook) if playbook else None)
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    counts = Counter(table["profile_outcome"].tolist()) if len(table) else Counter()
+    typer.echo(f"wrote {len(table):,} customer profiles to {output}: "
+               + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())), err=True)
+    typer.echo("Profiles are an internal aid for agents: never show them to the customer, "
+               "never use them alone for an adverse action.", err=True)
+
+
+@app.command()
+def report(
+    source: Annotated[str, typer.Argument(
+        metavar="SCORED", help="A file written by `custtype score`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = (
+        Path("report.html")
+    ),
+    channel_column: Annotated[str | None, typer.Option(
+        help="Channel column (default: 'channel' when present).")] = None,
+    date_column: Annotated[str | None, typer.Option(
+        help="Date column for the by-month view (default: date, created_at, … when present).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Title of the page.")] = "Customer-type report",
+) -> None:
+    """A self-contained HTML report: distributions, confidence, evidence terms, errors."""
+    from .report import build_report
+
+    try:
+        data = build_report(source, output, channel_column, date_column, title)
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"wrote {output} ({data.rows:,} messages)", err=True)
 
 
 def main() -> None:

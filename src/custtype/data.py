@@ -142,7 +142,10 @@ def _shingle_matrix(texts: list[str]) -> tuple[object, np.ndarray]:
     from sklearn.feature_extraction.text import CountVectorizer
 
     vec = CountVectorizer(
-        analyzer="char", ngram_range=(SHINGLE, SHINGLE), binary=True, lowercase=True,
+        analyzer="char",
+        ngram_range=(SHINGLE, SHINGLE),
+        binary=True,
+        lowercase=True,
         dtype=np.float32,
     )
     x = vec.fit_transform([" ".join(t.split()) for t in texts])
@@ -270,7 +273,9 @@ def import_file(src: Path, root: Path, split: str, name: str | None = None) -> I
     problems: list[str] = []
     incoming = read_jsonl(src, problems)
     if problems:
-        raise DataError(f"{len(problems)} invalid line(s), nothing imported: " + "; ".join(problems[:5]))
+        raise DataError(
+            f"{len(problems)} invalid line(s), nothing imported: " + "; ".join(problems[:5])
+        )
     existing = [m for s in ("train", "test") for f in split_files(root, s) for m in read_jsonl(f)]
     known_ids = {r.message.id for r in existing}
     dropped: list[str] = []

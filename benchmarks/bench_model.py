@@ -1,0 +1,163 @@
+"""Classifier throughput, latency, size, load time and memory vs a bare scikit-learn baseline.
+
+Both run in the same process run on the same real messages (../shared/corpus, ~540 chars on
+average), on one core and on two (two worker processes, each with its own copy).
+The baseline is what the issue names: TF-IDF word 1-2 + char 2-5 and logistic regression,
+featurise + predict only, trained on our training data.
+
+    python benchmarks/bench_model.py [--n 3000] [--latency 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_texts(n: int) -> list[str]:
+    rows: list[str] = []
+    for lang in ("ru", "pl", "en"):
+        with (CORPUS / f"real_{lang}.jsonl").open(encoding="utf-8") as fh:
+            rows += [json.loads(line)["text"] for line in fh]
+    rows = rows[::3] + rows[1::3] + rows[2::3]  # interleave languages
+    return (rows * (n // len(rows) + 1))[:n]
+
+
+def _baseline() -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    from custtype.data import load_split
+
+    rows = load_split(ROOT / "training_data", "train")
+    union = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+        TfidfVectorizer(analyzer="char", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+    )
+    pipe = make_pipeline(union, LogisticRegression(max_iter=2000, C=10))
+    pipe.fit([r.message.text for r in rows], [r.message.label for r in rows])
+    return pipe
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _worker_init(kind: str) -> None:
+    if kind == "custtype":
+        from custtype import Classifier
+
+        _STATE["model"] = Classifier.load()
+    else:
+        import joblib
+
+        _STATE["model"] = joblib.load(ROOT / "benchmarks" / ".baseline.joblib")
+
+
+def _run(kind: str, texts: list[str], evidence: bool) -> float:
+    model = _STATE["model"]
+    start = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        chunk = texts[i : i + 256]
+        if kind == "custtype":
+            model.predict(chunk, explain_evidence=evidence)
+        else:
+            model.predict_proba(chunk)
+    return time.perf_counter() - start
+
+
+def _chunk_job(args: tuple[str, list[str], bool]) -> tuple[float, int]:
+    kind, texts, evidence = args
+    elapsed = _run(kind, texts, evidence)
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def throughput(kind: str, texts: list[str], workers: int, evidence: bool, warm: bool) -> tuple[float, int]:
+    """msg/s with `workers` processes; `warm` runs each worker over its share once first."""
+    shares = [texts[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(kind,)) as pool:
+        if warm:
+            list(pool.map(_chunk_job, [(kind, s, evidence) for s in shares]))
+        start = time.perf_counter()
+        results = list(pool.map(_chunk_job, [(kind, s, evidence) for s in shares]))
+        wall = time.perf_counter() - start
+    return len(texts) / wall, max(r[1] for r in results)
+
+
+def latency(texts: list[str]) -> tuple[float, float]:
+    from custtype import Classifier
+
+    clf = Classifier.load()
+    for t in texts:  # warm
+        clf.predict([t])
+    times = []
+    for t in texts:
+        s = time.perf_counter()
+        clf.predict([t])
+        times.append((time.perf_counter() - s) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.99 * (len(times) - 1))]
+
+
+def load_time() -> tuple[float, float]:
+    code = (
+        "import time; t=time.perf_counter(); from custtype import Classifier; "
+        "i=time.perf_counter(); Classifier.load(); e=time.perf_counter(); "
+        "print(e-t, e-i)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    total, load = (float(v) for v in out.stdout.split())
+    return total, load
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=3000, help="messages per throughput run")
+    ap.add_argument("--latency", type=int, default=300, help="messages for the latency run")
+    args = ap.parse_args()
+
+    import joblib
+
+    from custtype.model import MODEL_FILE, default_model_dir
+
+    texts = corpus_texts(args.n)
+    mean_len = sum(map(len, texts)) / len(texts)
+    joblib.dump(_baseline(), ROOT / "benchmarks" / ".baseline.joblib")
+    rows = []
+    for workers in (1, 2):
+        ref, ref_mem = throughput("baseline", texts, workers, False, warm=False)
+        for label, evidence, warm in (
+            ("custtype, cold caches", False, False),
+            ("custtype, warm caches", False, True),
+            ("custtype + evidence, warm", True, True),
+        ):
+            ours, mem = throughput("custtype", texts, workers, evidence, warm)
+            rows.append((workers, label, ours, ref, ours / ref, mem / 1024))
+        rows.append((workers, "bare TF-IDF + LR", ref, ref, 1.0, ref_mem / 1024))
+    os.remove(ROOT / "benchmarks" / ".baseline.joblib")
+    p50, p99 = latency(texts[: args.latency])
+    total, load = load_time()
+    size = (default_model_dir() / MODEL_FILE).stat().st_size / 1e6
+
+    print(f"messages: {len(texts)} real corpus messages, mean {mean_len:.0f} characters")
+    print(f"{'cores':>5} | {'pipeline':<28} | {'msg/s':>8} | {'baseline msg/s':>14} | {'ratio':>5} | peak MB")
+    for w, label, ours, ref, ratio, mem in rows:
+        print(f"{w:>5} | {label:<28} | {ours:>8.0f} | {ref:>14.0f} | {ratio:>5.2f} | {mem:>7.0f}")
+    print(f"single message latency (with evidence, warm): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    print(f"model file: {size:.1f} MB; import + load: {total:.2f} s (load alone {load:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
