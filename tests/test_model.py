@@ -138,3 +138,9 @@ def test_thresholds_override(tmp_path: Path) -> None:
     bad.write_text("version: 1\nnone_prior: 2\nabstain_min: 0.5\nbands: {high: 0.9, medium: 0.7}\n")
     with pytest.raises(ModelError, match="field none_prior"):
         Classifier.load(thresholds=bad)
+
+
+def test_evidence_phrases_are_distinct(classifier: Classifier) -> None:
+    text = "Did I win? I entered the sweepstakes, then the sweepstakes again, one more sweepstakes entry!"
+    phrases = [e.text.lower() for e in classifier.predict([text])[0].evidence]
+    assert phrases and len(phrases) == len(set(phrases))

@@ -68,3 +68,11 @@ def test_offsets_map_back_through_masking() -> None:
     i = n.text.index("FURIOUS")
     start, end = n.span_in_original(i, i + len("FURIOUS"))
     assert raw[start:end] == "FURIOUS"
+
+
+def test_a_masked_span_maps_back_whole() -> None:
+    raw = "zapłaciłam 612 złotych za gaz"
+    n = normalize(raw)
+    i = n.text.index("xxamount")
+    start, end = n.span_in_original(i, i + len("xxamount"))
+    assert raw[start:end] == "612 złotych"

@@ -111,8 +111,15 @@ def _phrases(analysis: Analysis, scores: list[float]) -> list[Evidence]:
     groups.sort(key=lambda g: -g[2])
     norm = analysis.normalized
     out: list[Evidence] = []
-    for first, last, total in groups[:MAX_PHRASES]:
+    shown: set[str] = set()
+    for first, last, total in groups:
+        if len(out) == MAX_PHRASES:
+            break
         start, end = norm.span_in_original(tokens[first].start, tokens[last].end)
+        key = norm.original[start:end].lower()
+        if key in shown:  # the same phrase again adds nothing for the agent
+            continue
+        shown.add(key)
         a, b = tokens[first].start, tokens[last].end
         cues = tuple(sorted({c.category for c in analysis.cues if c.start < b and c.end > a}))
         out.append(Evidence(norm.original[start:end], start, end, total, cues))

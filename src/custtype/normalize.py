@@ -33,7 +33,7 @@ _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+")
 _NUMBERS_RE = re.compile(
     r"(?=[\d$€£₽{#№+nN])(?:"
     r"(?P<amount>(?:[$€£₽]|\{\$)\s?\d[\d\s,.]*\d?\}?"
-    r"|\d[\d\s,.]*\s?(?:руб\w*|р\.|₽|zł|zl\b|pln\b|usd\b|eur\b|€|\$|k\b))"
+    r"|\d[\d\s,.]*\s?(?:руб\w*|р\.|₽|z[łl]ot\w*|zł|zl\b|pln\b|usd\b|dollars?\b|eur(?:o|os)?\b|€|\$|k\b))"
     r"|(?P<phone>\+?\d[\d\s()-]{8,}\d)"
     r"|(?P<number>(?:#|№|(?<!\w)n[ro]\.?\s?)\d{3,}|(?<!\w)\d{4,}(?!\w))"
     r")",
@@ -176,7 +176,10 @@ def _mask(text: str, origin: list[int] | None) -> tuple[str, list[int] | None]:
         pad = " " if start > 0 and text[start - 1].isalnum() else ""
         replacement = f"{pad}{MASKS[kind]} "
         pieces.append(replacement)
-        new_origin.extend([base[start]] * len(replacement))
+        # the mask's first character maps to the span's start, the rest to its end, so a
+        # span over the mask maps back to the whole original amount/URL/number
+        new_origin.append(base[start])
+        new_origin.extend([base[end - 1]] * (len(replacement) - 1))
         last = end
     pieces.append(text[last:])
     new_origin.extend(base[last:])
