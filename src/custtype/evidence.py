@@ -66,7 +66,7 @@ def explain(
             if jb >= 0:
                 cols.append(jb)
         if t.is_word:
-            cols.extend(j + n_lemma for j in vec.char_indices(t.lower))
+            cols.extend(vec.char_columns(t.lower))
         per_token.append(cols)
         for c in cols:
             occurrences[c] = occurrences.get(c, 0) + 1

@@ -180,13 +180,17 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def n_features(self) -> int:
         return self.n_lemma + self.n_char + len(DENSE_NAMES)
 
-    def char_indices(self, word: str) -> tuple[int, ...]:
-        """Column indices (within the char block) of a word's known char n-grams (cached)."""
+    def char_columns(self, word: str) -> tuple[int, ...]:
+        """Matrix columns of a word's known char n-grams (cached; the char block follows
+        the lemma block, so the offset is included)."""
         found = self._char_cache.get(word)
         if found is None:
             vocab = self.char_vocab_
             lo, hi = self.char_range
-            found = tuple(i for g in _char_grams(word, lo, hi) if (i := vocab.get(g, -1)) >= 0)
+            offset = self.n_lemma
+            found = tuple(
+                i + offset for g in _char_grams(word, lo, hi) if (i := vocab.get(g, -1)) >= 0
+            )
             with self._lock:
                 if len(self._char_cache) >= _CACHE_LIMIT:
                     self._char_cache.clear()
@@ -198,56 +202,52 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         vocab = self.lemma_vocab_
         return [i for term in _lemma_terms(tokens) if (i := vocab.get(term, -1)) >= 0]
 
-    @staticmethod
-    def _tfidf_block(
-        cols: list[int], lengths: list[int], n_cols: int, idf: np.ndarray, weight: float
-    ) -> sp.csr_matrix:
-        """Rows of column indices (flattened, with per-row lengths) → weighted TF-IDF rows."""
-        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        indices = np.asarray(cols, dtype=np.int32)
-        m = sp.csr_matrix(
-            (np.ones(len(indices)), indices, indptr),
-            shape=(len(lengths), n_cols),
-        )
-        m.sum_duplicates()
-        m.data = (1.0 + np.log(m.data)) * idf[m.indices]
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        m.data *= np.repeat(weight / norms, np.diff(m.indptr))
-        return m
-
     def transform(self, analyses: Iterable[Analysis]) -> sp.csr_matrix:
+        """Rows of [lemma TF-IDF | char TF-IDF | dense cues], each block L2-normalised.
+
+        Built in one pass without per-block matrices: counts come from one sort of
+        (row, column) keys, and the dense columns are placed by index arithmetic.
+        """
         docs = list(analyses)
-        lemma_cols: list[int] = []
-        lemma_len: list[int] = []
-        char_cols: list[int] = []
-        char_len: list[int] = []
-        char_indices = self.char_indices
+        n_docs = len(docs)
+        n_lemma, n_sparse = self.n_lemma, self.n_lemma + self.n_char
+        n_dense = len(DENSE_NAMES)
+        cols: list[int] = []
+        lengths: list[int] = []
+        char_columns = self.char_columns
         for a in docs:
-            found = self.lemma_indices(a.tokens)
-            lemma_cols.extend(found)
-            lemma_len.append(len(found))
-            before = len(char_cols)
+            before = len(cols)
+            cols.extend(self.lemma_indices(a.tokens))
             for t in a.tokens:
                 if t.is_word:
-                    char_cols.extend(char_indices(t.lower))
-            char_len.append(len(char_cols) - before)
-        dense = sp.csr_matrix(
-            np.asarray([dense_features(a) for a in docs], dtype=np.float64).reshape(
-                len(docs), len(DENSE_NAMES)
-            )
+                    cols.extend(char_columns(t.lower))
+            lengths.append(len(cols) - before)
+        rows = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        flat = rows * n_sparse + np.asarray(cols, dtype=np.int64)
+        keys, counts = np.unique(flat, return_counts=True)
+        rows, col_idx = np.divmod(keys, n_sparse)
+        is_char = col_idx >= n_lemma
+        idf = np.concatenate([self.lemma_idf_, self.char_idf_])
+        data = (1.0 + np.log(counts)) * idf[col_idx]
+        block = rows * 2 + is_char
+        norms = np.sqrt(np.bincount(block, weights=data * data, minlength=2 * n_docs))
+        norms[norms == 0] = 1.0
+        weights = np.where(is_char, self.char_weight, self.lemma_weight)
+        data *= weights / norms[block]
+
+        nnz_per_row = np.bincount(rows, minlength=n_docs)
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(nnz_per_row + n_dense, out=indptr[1:])
+        total = int(indptr[-1])
+        out_idx = np.empty(total, dtype=np.int32)
+        out_data = np.empty(total, dtype=np.float64)
+        sparse_pos = np.arange(len(keys), dtype=np.int64) + rows * n_dense
+        out_idx[sparse_pos] = col_idx
+        out_data[sparse_pos] = data
+        dense_pos = (indptr[:-1] + nnz_per_row)[:, None] + np.arange(n_dense)
+        out_idx[dense_pos] = np.arange(n_sparse, n_sparse + n_dense)
+        out_data[dense_pos] = (
+            np.asarray([dense_features(a) for a in docs], dtype=np.float64).reshape(n_docs, n_dense)
             * self.dense_weight
         )
-        return sp.hstack(
-            [
-                self._tfidf_block(
-                    lemma_cols, lemma_len, self.n_lemma, self.lemma_idf_, self.lemma_weight
-                ),
-                self._tfidf_block(
-                    char_cols, char_len, self.n_char, self.char_idf_, self.char_weight
-                ),
-                dense,
-            ],
-            format="csr",
-        )
+        return sp.csr_matrix((out_data, out_idx, indptr), shape=(n_docs, self.n_features))

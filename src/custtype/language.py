@@ -3,8 +3,10 @@
 Cyrillic text is Russian unless it has Ukrainian or Belarusian letters; Latin text goes to
 lingua (a maintained detector that is accurate on short text and on Polish typed without
 diacritics). Long texts use lingua's faster low-accuracy mode on a prefix, which is as
-reliable there and keeps detection off the hot path. A supported language whose confidence
-is close to the top one wins: a short English line must not be lost as 'French'.
+reliable there and keeps detection off the hot path. Two or more letters that only
+Polish uses among the candidates (ą ę ł ś ź ż) settle it without asking lingua. A supported
+language whose confidence is close to the top one wins: a short English line must not be
+lost as 'French'.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _SHORT = 120
 _PREFIX = 300
 _PREFER_SUPPORTED = 0.5  # a supported language within this ratio of the top one wins
 _NOISE = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+")
+_POLISH_ONLY = re.compile("[ąęłśźżĄĘŁŚŹŻ]")  # letters no other candidate language uses
 _UK = set("іїєґІЇЄҐ")
 _BE = set("ўЎ")
 
@@ -64,6 +67,8 @@ def detect_language(text: str) -> str:
         if any(ch in _BE for ch in text):
             return "be"
         return "ru"
+    if len(_POLISH_ONLY.findall(text)) >= 2:
+        return "pl"
     text = _NOISE.sub(" ", text)  # handles, hashtags and masks are not language
     accurate, fast = _detectors()
     detector = accurate if len(text) <= _SHORT else fast
