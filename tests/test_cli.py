@@ -74,3 +74,19 @@ def test_data_check_fails_on_bad_data(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "check", "--root", str(tmp_path)])
     assert r.exit_code == 1
     assert "x.jsonl:1: invalid JSON" in r.output
+
+
+def test_evaluate_writes_plots_and_checks_real_traffic(repo_root: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in [
+        "Could you tell me when the new branch opens on Main Street?",
+        "Did I win the giveaway?? I tagged three friends! When is the next draw?",
+    ] * 12]
+    (corpus / "real_en.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["evaluate", "--data", str(repo_root / "training_data"),
+                            "--out", str(tmp_path / "out"), "--corpus", str(corpus)])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "confusion_matrix.png").stat().st_size > 1000
+    assert (tmp_path / "out" / "reliability.png").stat().st_size > 1000
+    assert "real traffic en: 24 messages, typed 50.0%" in r.stdout

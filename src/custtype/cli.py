@@ -266,13 +266,18 @@ def evaluate(
         "training_data"
     ),
     out: Annotated[Path, typer.Option(help="Folder for the PNG plots.")] = Path("reports"),
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="Folder of unlabelled real messages (*.jsonl with 'text'): "
+                     "report the share given a type."),
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Score DATA/test with a model: figures, confusion matrix and reliability PNGs."""
     from .report_eval import evaluate_model
 
     try:
-        result = evaluate_model(model, data, out)
+        result = evaluate_model(model, data, out, corpus)
     except CusttypeError as exc:
         _fail(str(exc))
         return
@@ -300,6 +305,11 @@ def evaluate(
         )
     )
     typer.echo(f"wrote {result['confusion_png']} and {result['reliability_png']}")
+    for lang, r in result.get("real_traffic", {}).get("languages", {}).items():
+        typer.echo(
+            f"real traffic {lang}: {r['messages']} messages, typed {r['typed_share']:.1%}, "
+            f"high confidence {r['high_share']:.1%}, undetermined {r['undetermined_share']:.1%}"
+        )
 
 
 @app.command()
@@ -341,39 +351,60 @@ ChannelColumnOpt = Annotated[
 
 @app.command()
 def score(
-    source: Annotated[str, typer.Argument(
-        metavar="INPUT", help="CSV, TSV, JSONL or Parquet file; '-' is JSON Lines on stdin.")],
-    output: Annotated[str, typer.Option(
-        "--output", "-o", help="Output file (format from its extension); '-' is JSONL on stdout.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT", help="CSV, TSV, JSONL or Parquet file; '-' is JSON Lines on stdin."
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (format from its extension); '-' is JSONL on stdout.",
+        ),
+    ],
     text_column: TextColumnOpt = "text",
-    id_column: Annotated[str | None, typer.Option(
-        help="Column naming rows in error messages (default: 'id' when there is one).")] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Column naming rows in error messages (default: 'id' when there is one)."
+        ),
+    ] = None,
     lang_column: LangColumnOpt = None,
     channel_column: ChannelColumnOpt = None,
     lang: Annotated[LangOpt | None, typer.Option(help="Force one language for all rows.")] = None,
     agent_lang: Annotated[
         LangOpt | None, typer.Option(help="Language of the strategy (default: the message's).")
     ] = None,
-    evidence: Annotated[bool, typer.Option(
-        "--evidence/--no-evidence", help="Evidence phrases (off is ~2x faster).")] = True,
-    strategy_format: Annotated[StrategyFormatOpt, typer.Option(
-        help="custtype_strategy as a one-line summary or the full JSON.")] = (
-        StrategyFormatOpt.summary
-    ),
+    evidence: Annotated[
+        bool, typer.Option("--evidence/--no-evidence", help="Evidence phrases (off is ~2x faster).")
+    ] = True,
+    strategy_format: Annotated[
+        StrategyFormatOpt,
+        typer.Option(help="custtype_strategy as a one-line summary or the full JSON."),
+    ] = (StrategyFormatOpt.summary),
     jobs: JobsOpt = 1,
     engine: Annotated[EngineOpt, typer.Option(help="local processes or a Dask cluster.")] = (
         EngineOpt.local
     ),
-    scheduler: Annotated[str | None, typer.Option(
-        help="Address of an existing Dask scheduler (with --engine dask).")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler (with --engine dask).")
+    ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per chunk (local engine).")] = 1000,
     partition_rows: Annotated[
         int, typer.Option(min=1, help="Rows per partition (Dask engine).")
     ] = 10_000,
-    resume: Annotated[bool, typer.Option(
-        help="Continue an interrupted run into the same OUTPUT.")] = False,
-    progress: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Progress bar (default: only on a terminal).")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted run into the same OUTPUT.")
+    ] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress", help="Progress bar (default: only on a terminal)."
+        ),
+    ] = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
 ) -> None:
@@ -381,16 +412,28 @@ def score(
     from .batch import ScoreOptions, score_file
 
     opts = ScoreOptions(
-        text_column=text_column, id_column=id_column, lang_column=lang_column,
-        channel_column=channel_column, lang=lang.value if lang else None,
-        agent_lang=agent_lang.value if agent_lang else None, evidence=evidence,
+        text_column=text_column,
+        id_column=id_column,
+        lang_column=lang_column,
+        channel_column=channel_column,
+        lang=lang.value if lang else None,
+        agent_lang=agent_lang.value if agent_lang else None,
+        evidence=evidence,
         strategy="json" if strategy_format is StrategyFormatOpt.json else "summary",
     )
     try:
         summary = score_file(
-            source, output, opts, jobs=jobs, engine=engine.value, scheduler=scheduler,
-            chunk_rows=chunk_rows, partition_rows=partition_rows, resume=resume,
-            progress=progress, model=str(model) if model else None,
+            source,
+            output,
+            opts,
+            jobs=jobs,
+            engine=engine.value,
+            scheduler=scheduler,
+            chunk_rows=chunk_rows,
+            partition_rows=partition_rows,
+            resume=resume,
+            progress=progress,
+            model=str(model) if model else None,
             playbook=str(playbook) if playbook else None,
         )
     except KeyboardInterrupt:
@@ -405,19 +448,26 @@ def score(
 
 @app.command()
 def profile(
-    source: Annotated[str, typer.Argument(
-        metavar="INPUT", help="Messages (scored or not): CSV, TSV, JSONL or Parquet.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT", help="Messages (scored or not): CSV, TSV, JSONL or Parquet."
+        ),
+    ],
     customer_column: Annotated[str, typer.Option(help="Column identifying the customer.")],
-    output: Annotated[str, typer.Option(
-        "--output", "-o", help="Profiles file: .csv, .tsv, .jsonl or .parquet.")],
-    time_column: Annotated[str | None, typer.Option(
-        help="Column with the message time (recent messages weigh more).")] = None,
-    half_life_days: Annotated[float, typer.Option(
-        help="A message this many days older than the latest weighs half.")] = 90.0,
-    min_support: Annotated[int, typer.Option(
-        help="Messages needed to support a type.")] = 2,
-    min_share: Annotated[float, typer.Option(
-        help="Share of the customer's weight the type needs.")] = 0.3,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Profiles file: .csv, .tsv, .jsonl or .parquet.")
+    ],
+    time_column: Annotated[
+        str | None, typer.Option(help="Column with the message time (recent messages weigh more).")
+    ] = None,
+    half_life_days: Annotated[
+        float, typer.Option(help="A message this many days older than the latest weighs half.")
+    ] = 90.0,
+    min_support: Annotated[int, typer.Option(help="Messages needed to support a type.")] = 2,
+    min_share: Annotated[
+        float, typer.Option(help="Share of the customer's weight the type needs.")
+    ] = 0.3,
     channel_column: ChannelColumnOpt = None,
     agent_lang: Annotated[
         LangOpt | None, typer.Option(help="Language of the strategy (default: the customer's).")
@@ -434,34 +484,58 @@ def profile(
     from .batch import ScoreOptions
     from .profile import ProfileOptions, profile_file
 
-    popts = ProfileOptions(customer_column, time_column, channel_column, half_life_days,
-                           min_support, min_share, agent_lang.value if agent_lang else None)
+    popts = ProfileOptions(
+        customer_column,
+        time_column,
+        channel_column,
+        half_life_days,
+        min_support,
+        min_share,
+        agent_lang.value if agent_lang else None,
+    )
     sopts = ScoreOptions(text_column=text_column, lang_column=lang_column, evidence=False)
     try:
-        table = profile_file(source, output, popts, sopts, jobs=jobs,
-                             model=str(model) if model else None,
-                             playbook=str(playbook) if playbook else None)
+        table = profile_file(
+            source,
+            output,
+            popts,
+            sopts,
+            jobs=jobs,
+            model=str(model) if model else None,
+            playbook=str(playbook) if playbook else None,
+        )
     except (CusttypeError, OSError) as exc:
         _fail(str(exc))
         return
     counts = Counter(table["profile_outcome"].tolist()) if len(table) else Counter()
-    typer.echo(f"wrote {len(table):,} customer profiles to {output}: "
-               + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())), err=True)
-    typer.echo("Profiles are an internal aid for agents: never show them to the customer, "
-               "never use them alone for an adverse action.", err=True)
+    typer.echo(
+        f"wrote {len(table):,} customer profiles to {output}: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
+        err=True,
+    )
+    typer.echo(
+        "Profiles are an internal aid for agents: never show them to the customer, "
+        "never use them alone for an adverse action.",
+        err=True,
+    )
 
 
 @app.command()
 def report(
-    source: Annotated[str, typer.Argument(
-        metavar="SCORED", help="A file written by `custtype score`.")],
+    source: Annotated[
+        str, typer.Argument(metavar="SCORED", help="A file written by `custtype score`.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = (
         Path("report.html")
     ),
-    channel_column: Annotated[str | None, typer.Option(
-        help="Channel column (default: 'channel' when present).")] = None,
-    date_column: Annotated[str | None, typer.Option(
-        help="Date column for the by-month view (default: date, created_at, … when present).")
+    channel_column: Annotated[
+        str | None, typer.Option(help="Channel column (default: 'channel' when present).")
+    ] = None,
+    date_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Date column for the by-month view (default: date, created_at, … when present)."
+        ),
     ] = None,
     title: Annotated[str, typer.Option(help="Title of the page.")] = "Customer-type report",
 ) -> None:
