@@ -8,16 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from custtype import Classifier, InputError, ModelError, TYPES
+from custtype import TYPES, Classifier, InputError, ModelError
 from custtype.model import CARD_FILE, MODEL_FILE, default_model_dir
 
 # Hand-written here (not from any training or test file): clear cases a support lead would
 # label without hesitation.
 OBVIOUS = [
-    ("en", "prize_hunter", "Did I win the Christmas giveaway?? I tagged 3 friends and shared the post twice! When is the next draw?"),
-    ("ru", "prize_hunter", "Я участвовала в розыгрыше, отметила трёх подруг и сделала репост. Когда итоги? И будет ли следующий конкурс?"),
-    ("pl", "prize_hunter", "Brałam udział w konkursie, oznaczyłam znajome i udostępniłam post. Kiedy wyniki losowania? Będzie kolejne rozdanie?"),
-    ("en", "none", "Hi, could you tell me how to change the delivery address on order 55123? Thanks."),
+    (
+        "en",
+        "prize_hunter",
+        "Did I win the Christmas giveaway?? I tagged 3 friends and shared the post twice! When is the next draw?",
+    ),
+    (
+        "ru",
+        "prize_hunter",
+        "Я участвовала в розыгрыше, отметила трёх подруг и сделала репост. Когда итоги? И будет ли следующий конкурс?",
+    ),
+    (
+        "pl",
+        "prize_hunter",
+        "Brałam udział w konkursie, oznaczyłam znajome i udostępniłam post. Kiedy wyniki losowania? Będzie kolejne rozdanie?",
+    ),
+    (
+        "en",
+        "none",
+        "Hi, could you tell me how to change the delivery address on order 55123? Thanks.",
+    ),
     ("ru", "none", "Здравствуйте, подскажите, пожалуйста, как поменять адрес доставки в заказе?"),
     ("pl", "none", "Dzień dobry, jak mogę zmienić adres dostawy w zamówieniu? Dziękuję."),
 ]
@@ -25,8 +41,16 @@ OBVIOUS = [
 
 def test_contract_fields(classifier: Classifier) -> None:
     out = classifier.predict(["Где мой заказ?! Жду уже неделю, сколько можно!!!"])[0].to_dict()
-    for key in ("type", "confidence", "confidence_level", "probabilities", "language",
-                "evidence", "strategy", "model_version"):
+    for key in (
+        "type",
+        "confidence",
+        "confidence_level",
+        "probabilities",
+        "language",
+        "evidence",
+        "strategy",
+        "model_version",
+    ):
         assert key in out
     assert out["language"] == "ru"
     assert out["confidence_level"] in {"high", "medium", "low"}
@@ -118,7 +142,7 @@ def test_mismatched_library_is_refused(model_copy: Path) -> None:
     card = json.loads((model_copy / CARD_FILE).read_text())
     card["library_versions"]["scikit-learn"] = "0.24.2"
     (model_copy / CARD_FILE).write_text(json.dumps(card))
-    with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
+    with pytest.raises(ModelError, match=r"scikit-learn 0\.24\.2"):
         Classifier.load(model_copy)
 
 
@@ -129,11 +153,16 @@ def test_not_a_model_directory(tmp_path: Path) -> None:
 
 def test_thresholds_override(tmp_path: Path) -> None:
     strict = tmp_path / "strict.yaml"
-    strict.write_text("version: 1\nnone_prior: 0.9\nabstain_min: 0.95\nbands: {high: 0.99, medium: 0.97}\n")
+    strict.write_text(
+        "version: 1\nnone_prior: 0.9\nabstain_min: 0.95\nbands: {high: 0.99, medium: 0.97}\n"
+    )
     clf = Classifier.load(thresholds=strict)
     assert clf.thresholds.abstain >= 0.95
     text = "Я участвовала в розыгрыше, когда итоги?"
-    assert clf.predict([text])[0].probabilities["none"] > Classifier.load().predict([text])[0].probabilities["none"]
+    assert (
+        clf.predict([text])[0].probabilities["none"]
+        > Classifier.load().predict([text])[0].probabilities["none"]
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nnone_prior: 2\nabstain_min: 0.5\nbands: {high: 0.9, medium: 0.7}\n")
     with pytest.raises(ModelError, match="field none_prior"):
@@ -144,3 +173,18 @@ def test_evidence_phrases_are_distinct(classifier: Classifier) -> None:
     text = "Did I win? I entered the sweepstakes, then the sweepstakes again, one more sweepstakes entry!"
     phrases = [e.text.lower() for e in classifier.predict([text])[0].evidence]
     assert phrases and len(phrases) == len(set(phrases))
+
+
+def test_fast_scores_equal_the_estimator(classifier: Classifier) -> None:
+    import numpy as np
+
+    from custtype.features import analyze
+    from custtype.model import softmax
+
+    texts = ["Где мой заказ?!", "Kiedy wyniki konkursu?", "I want a refund and a free upgrade."]
+    analyses = [analyze(t) for t in texts]
+    x = classifier.vectorizer.transform(analyses)
+    expected = softmax(
+        classifier.estimator.decision_function(x) / classifier.temperature + classifier._bias, 1.0
+    )
+    assert np.allclose(classifier.probabilities(analyses), expected, atol=1e-12)

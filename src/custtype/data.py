@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -138,7 +139,7 @@ def data_hash(root: Path) -> str:
     return h.hexdigest()
 
 
-def _shingle_matrix(texts: list[str]) -> tuple[object, np.ndarray]:
+def _shingle_matrix(texts: list[str]) -> tuple[Any, np.ndarray]:
     from sklearn.feature_extraction.text import CountVectorizer
 
     vec = CountVectorizer(
@@ -161,8 +162,8 @@ def near_duplicate_pairs(
     if len(texts) < 2:
         return []
     x, sizes = _shingle_matrix(texts)
-    xa = x[: len(a)]  # type: ignore[index]
-    xb = x if b is None else x[len(a) :]  # type: ignore[index]
+    xa = x[: len(a)]
+    xb = x if b is None else x[len(a) :]
     offset = 0 if b is None else len(a)
     inter = (xa @ xb.T).tocoo()
     out = []

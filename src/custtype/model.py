@@ -60,7 +60,8 @@ class Policy(BaseModel):
         prior = [
             self.none_prior if lab == NONE else (1 - self.none_prior) / types for lab in labels
         ]
-        return np.log(np.asarray(prior) * n)
+        ratio: np.ndarray = np.log(np.asarray(prior) * n)
+        return ratio
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -243,6 +244,10 @@ class Classifier:
         self.playbook = playbook or load_playbook()
         coef = np.asarray(estimator.coef_, dtype=np.float64)
         self._directions = coef - coef.mean(axis=0, keepdims=True)
+        # scores as X @ W + b on a contiguous copy made once: the estimator's own
+        # decision_function copies the whole coefficient matrix on every call
+        self._weights = np.ascontiguousarray(coef.T)
+        self._intercept = np.asarray(estimator.intercept_, dtype=np.float64)
 
     @classmethod
     def load(
@@ -292,10 +297,12 @@ class Classifier:
         ok = [i for i, a in enumerate(analyses) if a.supported]
         if ok:
             x = self.vectorizer.transform([analyses[i] for i in ok])
-            out[ok] = self._calibrate(self.estimator.decision_function(x))
+            out[ok] = self._calibrate(x)
         return out
 
-    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+    def _calibrate(self, x: Any) -> np.ndarray:
+        """Calibrated, prior-corrected probabilities of feature rows `x`."""
+        scores = np.asarray(x @ self._weights) + self._intercept
         return softmax(scores / self.temperature + self._bias, 1.0)
 
     def predict(
@@ -327,11 +334,7 @@ class Classifier:
         analyses = [analyze(t, code) for t, code in zip(texts, langs, strict=True)]
         ok = [i for i, a in enumerate(analyses) if a.supported]
         x = self.vectorizer.transform([analyses[i] for i in ok]) if ok else None
-        probs = (
-            self._calibrate(self.estimator.decision_function(x))
-            if x is not None
-            else np.zeros((0, len(self.labels)))
-        )
+        probs = self._calibrate(x) if x is not None else np.zeros((0, len(self.labels)))
         out: list[Prediction] = []
         row_of = {i: r for r, i in enumerate(ok)}
         for i, a in enumerate(analyses):

@@ -53,7 +53,7 @@ def check_lang(lang: str) -> Lang:
     """Return `lang` as a supported language code, else raise naming the valid ones."""
     if lang not in LANGS:
         raise UnknownLanguageError(f"Unsupported language {lang!r}. Supported: {', '.join(LANGS)}")
-    return lang  # type: ignore[return-value]
+    return lang
 
 
 def type_name(key: str | None, lang: str = "en") -> str:
