@@ -84,7 +84,9 @@ def _chunk_job(args: tuple[str, list[str], bool]) -> tuple[float, int]:
     return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def throughput(kind: str, texts: list[str], workers: int, evidence: bool, warm: bool) -> tuple[float, int]:
+def throughput(
+    kind: str, texts: list[str], workers: int, evidence: bool, warm: bool
+) -> tuple[float, int]:
     """msg/s with `workers` processes; `warm` runs each worker over its share once first."""
     shares = [texts[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(kind,)) as pool:
@@ -152,7 +154,8 @@ def main() -> None:
     size = (default_model_dir() / MODEL_FILE).stat().st_size / 1e6
 
     print(f"messages: {len(texts)} real corpus messages, mean {mean_len:.0f} characters")
-    print(f"{'cores':>5} | {'pipeline':<28} | {'msg/s':>8} | {'baseline msg/s':>14} | {'ratio':>5} | peak MB")
+    head = f"{'cores':>5} | {'pipeline':<28} | {'msg/s':>8} | {'baseline msg/s':>14} | {'ratio':>5}"
+    print(head + " | peak MB")
     for w, label, ours, ref, ratio, mem in rows:
         print(f"{w:>5} | {label:<28} | {ours:>8.0f} | {ref:>14.0f} | {ratio:>5.2f} | {mem:>7.0f}")
     print(f"single message latency (with evidence, warm): p50 {p50:.2f} ms, p99 {p99:.2f} ms")

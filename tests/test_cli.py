@@ -18,8 +18,15 @@ def test_classify_json_contract() -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["language"] == "ru"
-    assert {"type", "confidence", "confidence_level", "probabilities", "evidence", "strategy",
-            "model_version"} <= set(out)
+    assert {
+        "type",
+        "confidence",
+        "confidence_level",
+        "probabilities",
+        "evidence",
+        "strategy",
+        "model_version",
+    } <= set(out)
     assert out["strategy"]["lang"] == "ru"
 
 
@@ -34,11 +41,14 @@ def test_classify_reads_stdin() -> None:
     assert json.loads(r.stdout)["language"] == "pl"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["classify", "   "], "text #0 is empty"),
-    (["classify", "hello", "--channel", "pigeon"], "channel"),
-    (["strategy", "extortionst"], "Known types"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["classify", "   "], "text #0 is empty"),
+        (["classify", "hello", "--channel", "pigeon"], "channel"),
+        (["strategy", "extortionst"], "Known types"),
+    ],
+)
 def test_bad_input_exits_non_zero_without_traceback(args: list[str], message: str) -> None:
     r = runner.invoke(app, args)
     assert r.exit_code != 0
@@ -49,7 +59,7 @@ def test_strategy_polish_json() -> None:
     r = runner.invoke(app, ["strategy", "extortionist", "--lang", "pl", "--format", "json"])
     out = json.loads(r.stdout)
     assert out["lang"] == "pl" and out["type"] == "extortionist"
-    assert "Naciągacz" == out["type_name"]
+    assert out["type_name"] == "Naciągacz"
     assert any(ch in " ".join(out["strategy"]["actions"]) for ch in "ąęłśż")
 
 
@@ -64,7 +74,7 @@ def test_invalid_override_is_one_paragraph(tmp_path: Path) -> None:
 
 def test_types_lists_all_seven() -> None:
     r = runner.invoke(app, ["types", "--lang", "ru", "--format", "json"])
-    assert [t["key"] for t in json.loads(r.stdout)][0] == "want_it_now"
+    assert next(t["key"] for t in json.loads(r.stdout)) == "want_it_now"
     assert len(json.loads(r.stdout)) == 7
 
 
@@ -79,13 +89,27 @@ def test_data_check_fails_on_bad_data(tmp_path: Path) -> None:
 def test_evaluate_writes_plots_and_checks_real_traffic(repo_root: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in [
-        "Could you tell me when the new branch opens on Main Street?",
-        "Did I win the giveaway?? I tagged three friends! When is the next draw?",
-    ] * 12]
+    lines = [
+        json.dumps({"text": t}, ensure_ascii=False)
+        for t in [
+            "Could you tell me when the new branch opens on Main Street?",
+            "Did I win the giveaway?? I tagged three friends! When is the next draw?",
+        ]
+        * 12
+    ]
     (corpus / "real_en.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = runner.invoke(app, ["evaluate", "--data", str(repo_root / "training_data"),
-                            "--out", str(tmp_path / "out"), "--corpus", str(corpus)])
+    r = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--data",
+            str(repo_root / "training_data"),
+            "--out",
+            str(tmp_path / "out"),
+            "--corpus",
+            str(corpus),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "confusion_matrix.png").stat().st_size > 1000
     assert (tmp_path / "out" / "reliability.png").stat().st_size > 1000

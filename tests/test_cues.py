@@ -48,7 +48,9 @@ def test_no_pattern_belongs_to_two_categories(lang: str) -> None:
 
     import yaml
 
-    cues = yaml.safe_load(files("custtype").joinpath(f"data/lexicons/{lang}.yaml").read_text("utf-8"))
+    cues = yaml.safe_load(
+        files("custtype").joinpath(f"data/lexicons/{lang}.yaml").read_text("utf-8")
+    )
     seen: dict[str, str] = {}
     for category, patterns in cues["cues"].items():
         for p in patterns:

@@ -74,7 +74,10 @@ def test_override_changes_and_adds_fields(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("types:\n  extortionist:\n    pl:\n      priority: urgent\n", "type 'extortionist', language 'pl', field priority"),
+        (
+            "types:\n  extortionist:\n    pl:\n      priority: urgent\n",
+            "type 'extortionist', language 'pl', field priority",
+        ),
         ("types:\n  extortionst:\n    pl:\n      priority: low\n", "unknown type 'extortionst'"),
         ("types:\n  tester:\n    de:\n      tone: x\n", "unknown language 'de'"),
         ("types:\n  tester:\n    en:\n      openers: []\n", "field openers"),
@@ -88,7 +91,7 @@ def test_invalid_override_is_refused_naming_file_and_field(
     tmp_path: Path, content: str, message: str
 ) -> None:
     path = _write(tmp_path, content)
-    with pytest.raises(PlaybookError, match="acme.yaml") as err:
+    with pytest.raises(PlaybookError, match=r"acme\.yaml") as err:
         load_playbook(path)
     assert message in str(err.value)
     assert "\n" not in str(err.value)  # one paragraph

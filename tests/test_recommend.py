@@ -79,11 +79,19 @@ def test_explicit_flags_override_detection() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("type_key", [*TYPES, None])
 def test_every_output_is_internal_and_never_adverse(type_key: str | None, lang: str) -> None:
-    ctx = MessageContext(text=EXPOSURE[lang] + " " + LEGAL[lang], channel="phone", repeat_contacts=5)
+    ctx = MessageContext(
+        text=EXPOSURE[lang] + " " + LEGAL[lang], channel="phone", repeat_contacts=5
+    )
     rec = recommend(type_key, lang, ctx)
     assert rec.internal_only is True and rec.notice
     words = " ".join([*rec.added_actions, *rec.strategy["actions"]]).lower()
-    for adverse in ("refuse service", "block the customer", "ban ", "blacklist",
-                    "отказать в обслуживании", "odmów obsługi"):
+    for adverse in (
+        "refuse service",
+        "block the customer",
+        "ban ",
+        "blacklist",
+        "отказать в обслуживании",
+        "odmów obsługi",
+    ):
         assert adverse not in words
     assert recommend(type_key, lang, ctx) == rec  # deterministic
