@@ -1,0 +1,176 @@
+"""The FastAPI app factory, its lifespan (the model loads once) and `custtype serve`."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import CusttypeError
+from ..model import Classifier, default_model_dir, read_card
+from ..playbook import load_playbook
+from . import errors
+from .batching import MicroBatcher
+from .middleware import GuardMiddleware
+from .observability import Metrics
+from .routes import classify_router, ops_router, reference_router, require_api_key
+from .settings import Settings
+
+log = logging.getLogger("custtype.api")
+STATIC_DIR = Path(str(files("custtype").joinpath("static")))
+_WARMUP = (
+    "Здравствуйте, подскажите, где мой заказ?",
+    "Dzień dobry, gdzie jest moje zamówienie?",
+    "Hello, could you tell me where my order is?",
+)
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+KEEP_ALIVE_SECONDS = 75  # longer than the usual 60 s idle timeout of load balancers
+DESCRIPTION = (
+    "Customer type and service strategy for support messages in Russian, Polish and English.\n\n"
+    "**Responsible use:** the type is an internal aid for agents. Never show or mention it to "
+    "the customer, and never use it as the sole reason to refuse service or take any adverse "
+    "action. Message text is never logged."
+)
+
+
+def load_classifier(settings: Settings) -> Classifier:
+    """Load the model and playbook named by the settings, then score one message per language."""
+    clf = Classifier.load(settings.model, playbook=settings.playbook)
+    if settings.warmup:
+        clf.predict(list(_WARMUP))
+    return clf
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model once (in a worker thread) before the first request; drop it at shutdown."""
+    settings: Settings = app.state.settings
+    clf: Classifier | None = app.state.preloaded
+    if clf is None:
+        clf = await anyio.to_thread.run_sync(load_classifier, settings)
+    batcher = MicroBatcher(
+        clf, max_batch=settings.micro_batch, on_batch=app.state.metrics.batch_size.observe
+    )
+    app.state.classifier, app.state.batcher = clf, batcher
+    app.state.metrics.model_info.labels(clf.version).set(1)
+    log.info(json.dumps({"event": "model_loaded", "model_version": clf.version}))
+    try:
+        yield
+    finally:
+        if app.state.batcher is batcher:
+            app.state.classifier, app.state.batcher = None, None
+        await anyio.to_thread.run_sync(batcher.close)
+
+
+def _page() -> HTMLResponse:
+    return HTMLResponse(STATIC_DIR.joinpath("index.html").read_text("utf-8"), headers=_PAGE_HEADERS)
+
+
+def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
+    """Build the app; the model is loaded when the lifespan starts (`with TestClient(app)`).
+
+    `classifier` skips loading (tests, or an app embedded beside other code that has one).
+
+    Example: ``uvicorn.run(create_app(Settings(api_key="s3cret")))``
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        title="custtype",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.classifier = None
+    app.state.batcher = None
+    app.state.preloaded = classifier
+    errors.install(app)
+    guarded = [Depends(require_api_key)]
+    app.include_router(classify_router, dependencies=guarded)
+    app.include_router(reference_router, dependencies=guarded)
+    app.include_router(ops_router)
+    app.add_api_route("/", _page, include_in_schema=False, response_class=HTMLResponse)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.origins():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.origins(),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(
+        GuardMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_in_flight=settings.max_in_flight,
+    )
+    return app
+
+
+def log_config() -> dict[str, Any]:
+    """Uvicorn's logging plus custtype's JSON lines on stdout (uvicorn's access log is off)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["json_line"] = {"format": "%(message)s"}
+    config["handlers"]["custtype"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "json_line",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["custtype"] = {"handlers": ["custtype"], "level": "INFO", "propagate": False}
+    return config
+
+
+def _preflight(settings: Settings) -> None:
+    """Fail before forking workers when the model or playbook cannot be used."""
+    try:
+        load_playbook(settings.playbook)
+        read_card(settings.model if settings.model is not None else default_model_dir())
+    except CusttypeError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+
+
+def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path | None) -> None:
+    """Run the API and the agent page with uvicorn (settings also from CUSTTYPE_* variables)."""
+    import uvicorn
+
+    if model is not None:
+        os.environ["CUSTTYPE_MODEL"] = str(model)
+    if playbook is not None:
+        os.environ["CUSTTYPE_PLAYBOOK"] = str(playbook)
+    _preflight(Settings())
+    uvicorn.run(
+        "custtype.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=log_config(),
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )

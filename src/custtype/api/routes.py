@@ -1,0 +1,161 @@
+"""HTTP routes, grouped by resource. They parse, call the library, format; nothing more."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi.responses import Response
+from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..errors import InputError, UnknownTypeError
+from ..model import Classifier
+from ..recommend import CHANNELS, Recommendation, recommend
+from ..taxonomy import LABELS, LANGS, TYPES, type_name
+from . import service
+from .batching import MicroBatcher
+from .observability import Metrics
+from .schemas import (
+    BatchRequest,
+    BatchResponse,
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    Health,
+    LangCode,
+    RecommendRequest,
+    TypeInfo,
+    TypesResponse,
+)
+from .settings import Settings
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 413, 415, 422, 429)
+}
+
+
+async def get_classifier(request: Request) -> Classifier:
+    """The model loaded by the lifespan handler."""
+    clf = getattr(request.app.state, "classifier", None)
+    if clf is None:
+        raise HTTPException(503, "The model is not loaded yet; retry shortly.")
+    return cast(Classifier, clf)
+
+
+async def get_batcher(request: Request) -> MicroBatcher:
+    """The micro-batcher started by the lifespan handler."""
+    batcher = getattr(request.app.state, "batcher", None)
+    if batcher is None:
+        raise HTTPException(503, "The model is not loaded yet; retry shortly.")
+    return cast(MicroBatcher, batcher)
+
+
+async def get_metrics(request: Request) -> Metrics:
+    """The app's metrics registry."""
+    return cast(Metrics, request.app.state.metrics)
+
+
+async def require_api_key(
+    request: Request, key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """When CUSTTYPE_API_KEY is set, /v1/* needs the same value in X-API-Key (constant time)."""
+    expected = cast(Settings, request.app.state.settings).key_bytes()
+    if expected is None:
+        return
+    if not key:
+        raise HTTPException(
+            401, "Missing X-API-Key header.", headers={"WWW-Authenticate": "ApiKey"}
+        )
+    if not hmac.compare_digest(key.encode("latin-1"), expected):
+        raise HTTPException(401, "Invalid API key.", headers={"WWW-Authenticate": "ApiKey"})
+
+
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+classify_router = APIRouter(prefix="/v1", tags=["classify"], responses=_ERRORS)
+reference_router = APIRouter(prefix="/v1", tags=["types and strategies"], responses=_ERRORS)
+ops_router = APIRouter(tags=["operations"])
+
+
+@classify_router.post("/classify", response_model=ClassifyResponse)
+def classify(body: ClassifyRequest, batcher: BatcherDep, metrics: MetricsDep) -> dict[str, Any]:
+    """Classify one message: type, confidence, evidence, strategy and helpdesk tags.
+
+    The type is an internal aid for the agent: never show it to the customer.
+    """
+    try:
+        return service.classify_one(batcher, body, metrics)
+    except InputError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@classify_router.post("/classify/batch", response_model=BatchResponse)
+def classify_batch(
+    body: BatchRequest, clf: ClassifierDep, metrics: MetricsDep, request: Request
+) -> dict[str, Any]:
+    """Classify up to 1,000 messages; order kept, ids echoed, a bad text gets a per-item error."""
+    limit = cast(Settings, request.app.state.settings).max_batch_items
+    if len(body.items) > limit:
+        raise HTTPException(422, f"items: at most {limit} items per batch, got {len(body.items)}.")
+    return service.classify_batch(clf, body.items, metrics)
+
+
+@reference_router.get("/types", response_model=TypesResponse)
+def types(clf: ClassifierDep) -> dict[str, Any]:
+    """The seven types with their names in ru/pl/en, plus the none/undetermined names."""
+    return {
+        "types": [TypeInfo(key=t, names={c: type_name(t, c) for c in LANGS}) for t in TYPES],
+        "none": {c: type_name("none", c) for c in LANGS},
+        "undetermined": {c: type_name(None, c) for c in LANGS},
+        "labels": list(LABELS),
+        "langs": list(LANGS),
+        "channels": list(CHANNELS),
+        "notice": dict(clf.playbook.notice),
+    }
+
+
+@reference_router.get("/strategies/{type_key}", response_model=Recommendation)
+def strategy(
+    type_key: Annotated[str, Path(description="A type key or 'none'.", max_length=64)],
+    clf: ClassifierDep,
+    lang: Annotated[LangCode, Query(description="Language of the strategy.")] = "en",
+) -> Recommendation:
+    """The strategy for a type (no context rules applied)."""
+    try:
+        return recommend(type_key, lang, playbook=clf.playbook)
+    except UnknownTypeError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@reference_router.post("/recommend", response_model=Recommendation)
+def recommend_route(body: RecommendRequest, clf: ClassifierDep) -> Recommendation:
+    """The strategy for a type given the context of the contact (channel, repeats, flags)."""
+    try:
+        return recommend(
+            body.type, body.lang, service.context_of(body, body.text), playbook=clf.playbook
+        )
+    except UnknownTypeError as exc:
+        raise HTTPException(422, f"type: {exc}") from None
+
+
+@ops_router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """Alive: the process answers."""
+    return Health(status="ok")
+
+
+@ops_router.get("/readyz", response_model=Health, responses={503: {"model": ErrorResponse}})
+async def readyz(clf: ClassifierDep) -> Health:
+    """Ready: the model is loaded (503 before that)."""
+    return Health(status="ready", model_version=clf.version, playbook_version=clf.playbook.version)
+
+
+@ops_router.get("/metrics", include_in_schema=False)
+async def metrics(m: MetricsDep) -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

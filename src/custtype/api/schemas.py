@@ -1,0 +1,215 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema is generated from them)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..model import MAX_CHARS, check_text
+from ..recommend import Channel, Recommendation
+from .settings import MAX_BATCH_ITEMS
+
+LangCode = Literal["ru", "pl", "en"]
+ItemId = int | str
+
+_TEXT_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": MAX_CHARS, "pattern": r"\S"}
+_ID_MAX = 200
+
+
+def check_unicode(value: str, where: str) -> str:
+    """Refuse strings with unpaired surrogates: they cannot be encoded as UTF-8 in a reply."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{where} contains an unpaired surrogate (\\u{ord(value[exc.start]):04x}) at "
+            f"character {exc.start}; send valid Unicode."
+        ) from None
+    return value
+
+
+def check_message(text: str, where: str = "text") -> str:
+    """The library's text check (empty, too long) plus valid Unicode; raises ValueError."""
+    return check_unicode(check_text(text, where), where)
+
+
+class ContextFields(BaseModel):
+    """What is known around a message; flags left out are detected from the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel | None = Field(default=None, description="Where the message came from.")
+    repeat_contacts: int = Field(default=0, ge=0, le=100_000, description="Earlier contacts.")
+    public_exposure: bool | None = Field(default=None, description="Public post/review threat.")
+    legal_appeal: bool | None = Field(default=None, description="Appeal to law or regulator.")
+
+
+class MessageFields(ContextFields):
+    """The optional fields of one message to classify."""
+
+    lang: LangCode | None = Field(default=None, description="Force the language (else detected).")
+    agent_lang: LangCode | None = Field(
+        default=None, description="Language of the strategy (default: the message's)."
+    )
+    customer_id: str | None = Field(
+        default=None, max_length=_ID_MAX, description="Your customer id; echoed, never logged."
+    )
+
+    @field_validator("customer_id")
+    @classmethod
+    def _customer_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_unicode(value, "customer_id")
+
+
+class ClassifyRequest(MessageFields):
+    """One message to classify."""
+
+    text: str = Field(
+        description=f"The customer's message (1 to {MAX_CHARS:,} characters).",
+        json_schema_extra=_TEXT_SCHEMA,
+        examples=["Я постоянный клиент и жду компенсацию, иначе напишу отзыв в Instagram!"],
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return check_message(value)
+
+
+class BatchItem(MessageFields):
+    """One message of a batch; a text that cannot be scored gets a per-item error."""
+
+    id: ItemId = Field(description="Your id for the message; echoed in the result.")
+    text: str = Field(description="The customer's message.", json_schema_extra=_TEXT_SCHEMA)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: ItemId) -> ItemId:
+        if isinstance(value, str):
+            if len(value) > _ID_MAX:
+                raise ValueError(f"id has {len(value)} characters; the limit is {_ID_MAX}.")
+            check_unicode(value, "id")
+        return value
+
+
+class BatchRequest(BaseModel):
+    """Up to 1,000 messages, classified in one call; order is kept and ids are echoed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+class EvidenceOut(BaseModel):
+    """A phrase of the original message; start/end are character offsets into it."""
+
+    text: str
+    start: int
+    end: int
+    weight: float
+    cues: list[str]
+
+
+class ClassifyResponse(BaseModel):
+    """The prediction contract (Prediction.to_dict()) plus helpdesk tags."""
+
+    type: str | None
+    label: str | None
+    outcome: Literal["type", "none", "undetermined"]
+    confidence: float
+    confidence_level: Literal["high", "medium", "low"]
+    probabilities: dict[str, float]
+    language: str
+    evidence: list[EvidenceOut]
+    strategy: Recommendation
+    model_version: str
+    reason: str | None
+    internal_only: Literal[True]
+    tags: list[str] = Field(description="Helpdesk tags, e.g. custtype:extortionist.")
+    customer_id: str | None = None
+
+
+class ItemError(BaseModel):
+    """Why one batch item could not be classified."""
+
+    code: str
+    detail: str
+
+
+class BatchResult(BaseModel):
+    """One batch item's outcome: `result` or `error`, never both."""
+
+    id: ItemId
+    result: ClassifyResponse | None = None
+    error: ItemError | None = None
+
+
+class BatchResponse(BaseModel):
+    """Results in the order of the request."""
+
+    items: list[BatchResult]
+    count: int
+    errors: int
+    model_version: str
+
+
+class RecommendRequest(ContextFields):
+    """A type (or none) and the context of the contact → the strategy."""
+
+    type: str | None = Field(description="A type key, 'none' or null for the general standard.")
+    lang: LangCode = Field(default="en", description="Language of the strategy.")
+    text: str | None = Field(
+        default=None,
+        description="The message, to detect context cues.",
+        json_schema_extra=_TEXT_SCHEMA,
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return None if value is None else check_message(value)
+
+
+class TypeInfo(BaseModel):
+    """A type key and its names."""
+
+    key: str
+    names: dict[str, str]
+
+
+class TypesResponse(BaseModel):
+    """The seven types, the none/undetermined names, languages, channels and the notice."""
+
+    types: list[TypeInfo]
+    none: dict[str, str]
+    undetermined: dict[str, str]
+    labels: list[str]
+    langs: list[str]
+    channels: list[str]
+    notice: dict[str, str]
+
+
+class ErrorDetail(BaseModel):
+    """One validation problem; the offending value is never echoed."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx body: a code, a message naming the problem, the request id."""
+
+    error: str
+    detail: str
+    request_id: str | None = None
+    errors: list[ErrorDetail] | None = None
+
+
+class Health(BaseModel):
+    """Liveness / readiness."""
+
+    status: str
+    model_version: str | None = None
+    playbook_version: str | None = None

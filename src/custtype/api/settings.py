@@ -1,0 +1,48 @@
+"""Service settings: one pydantic-settings object read from CUSTTYPE_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_BATCH_ITEMS = 1000
+MAX_BODY_BYTES = 5_000_000
+
+
+class Settings(BaseSettings):
+    """What the service needs to start; every field can be set as CUSTTYPE_<NAME>.
+
+    Example: ``CUSTTYPE_API_KEY=s3cret CUSTTYPE_CORS_ORIGINS=https://desk.example.com``
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CUSTTYPE_", extra="ignore")
+
+    model: Path | None = Field(default=None, description="Model directory (default: shipped).")
+    playbook: Path | None = Field(default=None, description="Playbook override file (YAML).")
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, /v1/* needs this value in the X-API-Key header."
+    )
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed by CORS; empty turns CORS off."
+    )
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, gt=0, le=50_000_000)
+    max_batch_items: int = Field(default=MAX_BATCH_ITEMS, gt=0, le=MAX_BATCH_ITEMS)
+    max_in_flight: int = Field(
+        default=256, gt=0, description="Concurrent /v1 requests per process before 429."
+    )
+    micro_batch: int = Field(
+        default=8, ge=1, le=64, description="Concurrent single messages scored in one call."
+    )
+    warmup: bool = Field(default=True, description="Score one message per language at start.")
+
+    def origins(self) -> list[str]:
+        """The CORS origins as a list (empty: CORS off)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def key_bytes(self) -> bytes | None:
+        """The API key as bytes for a constant-time comparison, or None when unset/empty."""
+        if self.api_key is None or not self.api_key.get_secret_value():
+            return None
+        return self.api_key.get_secret_value().encode("utf-8")

@@ -1,0 +1,227 @@
+"""The agent page in a real headless Chromium against uvicorn on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from custtype import Classifier, load_playbook, type_name
+from custtype.api import Settings, create_app
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# A non-BMP emoji before the evidence (offsets are code points) and markup that must stay text.
+MESSAGE = (
+    "😀 <img src=x onerror=alert(1)> Did I win the Christmas giveaway? I tagged 3 friends "
+    "and shared the post twice! When is the next draw?"
+)
+KEY = "page-key"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found:
+        return found
+    message = "Chromium is missing: apt-get install -y chromium chromium-driver"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(classifier: Classifier, settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    app = create_app(settings, classifier=classifier)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(classifier: Classifier) -> Iterator[str]:
+    yield from _serve(classifier, Settings(warmup=False))
+
+
+@pytest.fixture(scope="module")
+def keyed_url(classifier: Classifier) -> Iterator[str]:
+    yield from _serve(classifier, Settings(warmup=False, api_key=KEY))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    pg.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    pg.problems = problems
+    yield pg
+    context.close()
+
+
+def _api(base: str, lang: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    body = {"text": MESSAGE, "channel": "social", "agent_lang": lang}
+    r = httpx.post(f"{base}/v1/classify", json=body, headers=headers or {}, timeout=30)
+    r.raise_for_status()
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def _expected_name(result: dict[str, Any], lang: str) -> str:
+    if result["outcome"] == "type":
+        return type_name(result["type"], lang)
+    return type_name("none" if result["outcome"] == "none" else None, lang)
+
+
+def _submit(page: Any) -> None:
+    page.fill("#message", MESSAGE)
+    page.select_option("#channel", "social")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    expect(page.locator("#submit")).to_be_enabled()
+
+
+def test_agent_page_classifies_highlights_and_switches_language(page: Any, base_url: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    page.goto(base_url)
+    page.click("button.lang[data-lang='en']")
+    notice = page.locator("#internal-notice")
+    assert notice.is_visible() and "Never show" in notice.inner_text()
+
+    _submit(page)
+    api = _api(base_url, "en")
+
+    # the type, labelled as internal
+    assert page.inner_text("#type-name") == _expected_name(api, "en")
+    assert page.locator("#internal-badge").is_visible()
+    assert page.inner_text("#internal-badge") == "Internal — not for the customer"
+    # the confidence bar
+    pct = round(api["confidence"] * 100)
+    assert page.get_attribute("#confidence-bar", "aria-valuenow") == str(pct)
+    width = page.eval_on_selector("#confidence-fill", "e => e.style.width")
+    assert width == f"{pct}%"
+    assert page.inner_text("#language") == "en"
+
+    # evidence highlighted at the right places; the markup stayed text
+    marks = page.locator("#highlighted mark").all_inner_texts()
+    assert api["evidence"] and sorted(marks) == sorted(e["text"] for e in api["evidence"])
+    shown = page.eval_on_selector("#highlighted", "e => e.firstChild ? e.textContent : ''")
+    assert shown.startswith(MESSAGE)
+    assert page.locator("#highlighted img").count() == 0
+
+    # strategy and openers with working copy buttons
+    openers = page.locator("#openers li .text").all_inner_texts()
+    assert openers == api["strategy"]["strategy"]["openers"]
+    first_copy = page.locator("#openers li .copy").first
+    first_copy.click()
+    expect(first_copy).to_have_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == openers[0]
+    assert page.inner_text("#strategy-notice") == api["strategy"]["notice"]
+
+    # the agent's language: labels and the strategy switch to Russian
+    page.click("button.lang[data-lang='ru']")
+    expect(page.locator("#strategy-notice")).to_have_text(re.compile("^Внутренняя"), timeout=30_000)
+    expect(page.locator("#submit")).to_be_enabled()
+    assert page.inner_text("h1") == "Помощник: тип клиента"
+    assert page.inner_text("#internal-badge") == "Внутреннее — не для клиента"
+    assert page.inner_text("#strategy-notice") == load_playbook().notice["ru"]  # type: ignore[index]
+    api_ru = _api(base_url, "ru")
+    assert page.inner_text("#type-name") == _expected_name(api_ru, "ru")
+    assert (
+        page.locator("#openers li .text").all_inner_texts()
+        == api_ru["strategy"]["strategy"]["openers"]
+    )
+    assert page.get_attribute("html", "lang") == "ru"
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("pl", "Asystent: typ klienta"), ("en", "Customer type assistant")]
+)
+def test_ui_labels_in_each_language(page: Any, base_url: str, lang: str, title: str) -> None:
+    page.goto(base_url)
+    page.click(f"button.lang[data-lang='{lang}']")
+    assert page.inner_text("h1") == title
+    assert page.get_attribute(f"button.lang[data-lang='{lang}']", "aria-pressed") == "true"
+    channel_labels = page.locator("#channel option").all_inner_texts()
+    assert len(channel_labels) == 10 and all(channel_labels)
+    page.reload()  # the choice is remembered
+    assert page.inner_text("h1") == title
+
+
+def test_page_asks_for_the_api_key_when_needed(page: Any, keyed_url: str) -> None:
+    page.goto(keyed_url)
+    page.click("button.lang[data-lang='en']")
+    page.fill("#message", MESSAGE)
+    page.click("#submit")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "API key" in page.inner_text("#error")
+    assert page.locator("#key-box").get_attribute("open") is not None
+    page.fill("#api-key", KEY)
+    page.dispatch_event("#api-key", "change")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    api = _api(keyed_url, "en", headers={"X-API-Key": KEY})
+    assert page.inner_text("#type-name") == _expected_name(api, "en")
+    assert page.is_hidden("#error")
+
+
+def test_missing_chromium_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="Chromium is missing"):
+        _chromium()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
+        _chromium()
