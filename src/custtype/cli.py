@@ -268,8 +268,10 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for the PNG plots.")] = Path("reports"),
     corpus: Annotated[
         Path | None,
-        typer.Option(help="Folder of unlabelled real messages (*.jsonl with 'text'): "
-                     "report the share given a type."),
+        typer.Option(
+            help="Folder of unlabelled real messages (*.jsonl with 'text'): "
+            "report the share given a type."
+        ),
     ] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -439,6 +441,11 @@ def score(
     except KeyboardInterrupt:
         _fail("interrupted. Run the same command with --resume to continue.", code=130)
         return
+    except BrokenPipeError:  # `custtype score - -o - | head`: the reader left; stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
     except (CusttypeError, OSError) as exc:
         _fail(str(exc))
         return
