@@ -59,7 +59,11 @@ def _worker_init(kind: str) -> None:
     if kind == "custtype":
         from custtype import Classifier
 
-        _STATE["model"] = Classifier.load()
+        model = Classifier.load()
+        # load the lazy parts (lingua, pymorphy3, spaCy tokenizers) as a server does at
+        # start-up, so "cold" measures cache misses, not one-off loading
+        model.predict(["Где заказ?", "Gdzie paczka?", "Where is it?"])
+        _STATE["model"] = model
     else:
         import joblib
 
