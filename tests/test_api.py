@@ -579,23 +579,33 @@ class _Flaky:
         return self.inner.predict(texts, **kw)
 
 
+def _wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the batcher"
+        time.sleep(0.01)
+
+
 def test_one_failing_message_fails_alone(classifier: Classifier) -> None:
     flaky = _Flaky(classifier)
     batcher = MicroBatcher(flaky, max_batch=8)  # type: ignore[arg-type]
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
     original = flaky.predict
 
     def slow_first(texts: list[str], **kw: Any) -> list[Any]:
-        gate.wait(5)  # hold the first call so the others queue up into one batch
+        entered.set()
+        gate.wait(10)  # hold the first call so the others queue up into one batch
         return original(texts, **kw)
 
     flaky.predict = slow_first  # type: ignore[method-assign]
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
-            futures = [
-                pool.submit(batcher.submit, _job(t)) for t in ("first", "ok 1", "BAD", "ok 2")
-            ]
-            time.sleep(0.3)
+            # deterministic order: "first" is being scored before the others are queued,
+            # and all three are queued before it finishes (no sleeps, so no timing luck)
+            futures = [pool.submit(batcher.submit, _job("first"))]
+            _wait_until(entered.is_set)
+            futures += [pool.submit(batcher.submit, _job(t)) for t in ("ok 1", "BAD", "ok 2")]
+            _wait_until(lambda: batcher._queue.qsize() >= 3)
             gate.set()
             outcomes = []
             for f in futures:
