@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import DataError
 from .language import detect_language
@@ -44,18 +51,14 @@ class Message(BaseModel):
     industry: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
-    @field_validator("label")
+    @field_validator("label", "channel")
     @classmethod
-    def _label(cls, v: str) -> str:
-        if v not in LABELS:
-            raise ValueError(f"unknown label {v!r}; expected one of {', '.join(LABELS)}")
-        return v
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, v: str) -> str:
-        if v not in CHANNELS:
-            raise ValueError(f"unknown channel {v!r}; expected one of {', '.join(CHANNELS)}")
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        allowed = LABELS if info.field_name == "label" else CHANNELS
+        if v not in allowed:
+            raise ValueError(
+                f"unknown {info.field_name} {v!r}; expected one of {', '.join(allowed)}"
+            )
         return v
 
     @field_validator("text")
