@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .cues import CATEGORIES, Cue, find_cues
 from .language import SUPPORTED, detect_language
 from .normalize import Normalized, normalize
-from .tokens import Token, tokenize
+from .tokens import Token, Tokens, tokenize_chunks
 
 _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
@@ -34,12 +34,17 @@ class Analysis:
 
     normalized: Normalized
     lang: str
-    tokens: list[Token]
+    chunks: Tokens
     cues: list[Cue]
 
     @property
     def supported(self) -> bool:
         return self.lang in SUPPORTED
+
+    @property
+    def tokens(self) -> list[Token]:
+        """Token objects with spans (built on each call: scoring reads `chunks`)."""
+        return self.chunks.items()
 
 
 def analyze(text: str, lang: str | None = None) -> Analysis:
@@ -47,8 +52,8 @@ def analyze(text: str, lang: str | None = None) -> Analysis:
     norm = normalize(text)
     code = lang or detect_language(norm.text)
     if code not in SUPPORTED:
-        return Analysis(norm, code, [], [])
-    return Analysis(norm, code, tokenize(norm.text, code), find_cues(norm.text, code))
+        return Analysis(norm, code, Tokens([]), [])
+    return Analysis(norm, code, tokenize_chunks(norm.text, code), find_cues(norm.text, code))
 
 
 def _char_grams(word: str, lo: int, hi: int) -> list[str]:
@@ -56,9 +61,9 @@ def _char_grams(word: str, lo: int, hi: int) -> list[str]:
     return [s[i : i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1)]
 
 
-def _lemma_terms(tokens: Sequence[Token]) -> list[str]:
-    terms = [f"w:{t.lemma}" for t in tokens]
-    terms.extend(f"b:{a.lemma} {b.lemma}" for a, b in itertools.pairwise(tokens))
+def _lemma_terms(lemmas: Sequence[str]) -> list[str]:
+    terms = [f"w:{lem}" for lem in lemmas]
+    terms.extend(f"b:{a} {b}" for a, b in itertools.pairwise(lemmas))
     return terms
 
 
@@ -123,14 +128,13 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         char_df: dict[str, int] = {}
         gram_cache: dict[str, list[str]] = {}
         for a in analyses:
-            for term in set(_lemma_terms(a.tokens)):
+            for term in set(_lemma_terms(a.chunks.lemmas())):
                 lemma_df[term] = lemma_df.get(term, 0) + 1
             grams: set[str] = set()
-            for t in a.tokens:
-                if t.is_word:
-                    if t.lower not in gram_cache:
-                        gram_cache[t.lower] = _char_grams(t.lower, lo, hi)
-                    grams.update(gram_cache[t.lower])
+            for word in a.chunks.words():
+                if word not in gram_cache:
+                    gram_cache[word] = _char_grams(word, lo, hi)
+                grams.update(gram_cache[word])
             for g in grams:
                 char_df[g] = char_df.get(g, 0) + 1
         n = len(analyses)
@@ -156,11 +160,23 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def _reset_caches(self) -> None:
         self._char_cache: dict[str, tuple[int, ...]] = {}
         self._lock = threading.Lock()
+        # the lemma vocabulary keyed by lemma and by (lemma, lemma): lookups then hash
+        # strings whose hashes are already cached instead of building "w:…"/"b:… …" keys
+        self._unigram_cols: dict[str, int] = {}
+        self._bigram_cols: dict[tuple[str, str], int] = {}
+        for term, i in getattr(self, "lemma_vocab_", {}).items():
+            if term.startswith("w:"):
+                self._unigram_cols[term[2:]] = i
+            else:  # every split, as "b:a b c" is both (a, "b c") and ("a b", c)
+                words = term[2:].split(" ")
+                for k in range(1, len(words)):
+                    pair = (" ".join(words[:k]), " ".join(words[k:]))
+                    self._bigram_cols[pair] = i
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_char_cache", None)
-        state.pop("_lock", None)
+        for name in ("_char_cache", "_lock", "_unigram_cols", "_bigram_cols"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -197,10 +213,23 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 self._char_cache[word] = found
         return found
 
-    def lemma_indices(self, tokens: Sequence[Token]) -> list[int]:
-        """Column indices (within the lemma block) of the tokens' known 1-2-grams."""
-        vocab = self.lemma_vocab_
-        return [i for term in _lemma_terms(tokens) if (i := vocab.get(term, -1)) >= 0]
+    @property
+    def unigram_columns(self) -> dict[str, int]:
+        """Lemma → column of its unigram feature."""
+        return self._unigram_cols
+
+    @property
+    def bigram_columns(self) -> dict[tuple[str, str], int]:
+        """(lemma, next lemma) → column of their bigram feature."""
+        return self._bigram_cols
+
+    def lemma_indices(self, lemmas: Sequence[str]) -> list[int]:
+        """Column indices (within the lemma block) of the known 1-2-grams of `lemmas`."""
+        unigrams, bigrams = self._unigram_cols, self._bigram_cols
+        cols = [i for lem in lemmas if (i := unigrams.get(lem, -1)) >= 0]
+        pairs = itertools.pairwise(lemmas)
+        cols.extend(i for pair in pairs if (i := bigrams.get(pair, -1)) >= 0)
+        return cols
 
     def transform(self, analyses: Iterable[Analysis]) -> sp.csr_matrix:
         """Rows of [lemma TF-IDF | char TF-IDF | dense cues], each block L2-normalised.
@@ -214,13 +243,13 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         n_dense = len(DENSE_NAMES)
         cols: list[int] = []
         lengths: list[int] = []
-        char_columns = self.char_columns
+        char_columns, cached = self.char_columns, self._char_cache
         for a in docs:
             before = len(cols)
-            cols.extend(self.lemma_indices(a.tokens))
-            for t in a.tokens:
-                if t.is_word:
-                    cols.extend(char_columns(t.lower))
+            cols.extend(self.lemma_indices(a.chunks.lemmas()))
+            for word in a.chunks.words():
+                found = cached.get(word)
+                cols.extend(found if found is not None else char_columns(word))
             lengths.append(len(cols) - before)
         rows = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         flat = rows * n_sparse + np.asarray(cols, dtype=np.int64)

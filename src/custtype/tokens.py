@@ -1,16 +1,23 @@
 """Tokens and lemmas: spaCy blank tokenizers, pymorphy3 (ru) and simplemma (pl, en).
 
-Lemmas are cached per (language, word), so lemmatisation costs one dict lookup once a word
-has been seen; the cache is bounded so memory stays flat on endless streams.
+spaCy splits text on spaces and tokenises each space-free chunk on its own (prefix, suffix
+and infix rules never cross a space), so the tokens of a chunk, with their lemmas, are
+cached per (language, chunk): a chunk seen before costs one dict lookup instead of spaCy's
+Doc and Token objects and a lemmatiser call. The only rules that span a space (Russian
+abbreviations such as "и т.д.") send their text through spaCy whole, so the tokens are
+exactly spaCy's. Caches are bounded, and the spaCy vocabulary
+is renewed when it grows large, so memory stays flat on endless streams.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 _CACHE_LIMIT = 400_000
+_VOCAB_LIMIT = 500_000  # spaCy lexemes kept before the tokenizer is rebuilt
 
 
 class Token(NamedTuple):
@@ -28,6 +35,13 @@ def _tokenizer(lang: str) -> Any:
     import spacy
 
     return spacy.blank(lang).tokenizer
+
+
+@lru_cache(maxsize=8)
+def _spanning_rules(lang: str) -> re.Pattern[str] | None:
+    """The tokenizer exceptions that contain a space (spaCy matches them across chunks)."""
+    rules = sorted((k for k in _tokenizer(lang).rules if " " in k.strip()), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, rules))) if rules else None
 
 
 @lru_cache(maxsize=1)
@@ -74,16 +88,138 @@ def lemma(word: str, lang: str) -> str:
     return _info(word, lang)[0]
 
 
-def tokenize(text: str, lang: str) -> list[Token]:
+_Part = tuple[str, str, int, bool]  # lower, lemma, offset in its chunk, is_word
+
+
+class Chunk(NamedTuple):
+    """The tokens of one space-free piece of text (cached): what scoring reads directly."""
+
+    parts: tuple[_Part, ...]
+    lemmas: tuple[str, ...]  # of every token, in order (lemma n-grams)
+    words: tuple[str, ...]  # lower-cased forms of the word tokens (character n-grams)
+
+
+class Tokens(NamedTuple):
+    """A text's tokens kept as (offset, Chunk) pairs, so scoring builds no per-token objects;
+    `items()` gives Token objects with character spans when they are needed (evidence)."""
+
+    chunks: list[tuple[int, Chunk]]
+
+    def lemmas(self) -> list[str]:
+        out: list[str] = []
+        for _, chunk in self.chunks:
+            out.extend(chunk.lemmas)
+        return out
+
+    def words(self) -> list[str]:
+        out: list[str] = []
+        for _, chunk in self.chunks:
+            out.extend(chunk.words)
+        return out
+
+    def items(self) -> list[Token]:
+        return [
+            Token(lower, lem, base + offset, base + offset + len(lower), is_word)
+            for base, chunk in self.chunks
+            for lower, lem, offset, is_word in chunk.parts
+        ]
+
+
+_chunk_cache: dict[str, dict[str, Chunk]] = {}
+
+
+def _chunk(parts: tuple[_Part, ...]) -> Chunk:
+    return Chunk(parts, tuple(p[1] for p in parts), tuple(p[0] for p in parts if p[3]))
+
+
+def _spacy_parts(text: str, lang: str) -> tuple[_Part, ...]:
+    tokenizer = _tokenizer(lang)
+    if len(tokenizer.vocab) > _VOCAB_LIMIT:  # a stream of new words must not grow it forever
+        _tokenizer.cache_clear()
+        tokenizer = _tokenizer(lang)
+    out = []
+    for tok in tokenizer(text):
+        if not tok.is_space:
+            lower = tok.lower_
+            lem, is_word = _info(lower, lang)
+            out.append((lower, lem, tok.idx, is_word))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _special_cases(lang: str) -> frozenset[str]:
+    return frozenset(_tokenizer(lang).rules)
+
+
+def _learn_chunks(pieces: list[str], lang: str) -> None:
+    """Tokenise new space-free pieces with one spaCy call (a call costs ~20 µs of overhead,
+    so a message with a dozen new pieces must not make a dozen) and cache them.
+
+    A piece of letters only that is not a special case is one token whatever spaCy's
+    prefix, suffix and infix rules (none splits between two letters), so it skips spaCy.
+    """
+    cache = _chunk_cache.setdefault(lang, {})
+    special = _special_cases(lang)
+    plain = [p for p in pieces if p.isalpha() and p not in special]
+    if plain:
+        learnt = []
+        for piece in plain:
+            lower = piece.lower()
+            lem, is_word = _info(lower, lang)
+            learnt.append((piece, _chunk(((lower, lem, 0, is_word),))))
+        with _lock:
+            if len(cache) + len(learnt) >= _CACHE_LIMIT:
+                cache.clear()
+            cache.update(learnt)
+        pieces = [p for p in pieces if not (p.isalpha() and p not in special)]
+        if not pieces:
+            return
+    joined = " ".join(pieces)
+    spanning = _spanning_rules(lang)
+    if len(pieces) > 1 and spanning is not None and spanning.search(joined):
+        for piece in pieces:  # joining made a rule that spans a space: keep them apart
+            _learn_chunks([piece], lang)
+        return
+    parts = _spacy_parts(joined, lang)
+    k, start, end = 0, 0, len(pieces[0])
+    found: list[list[_Part]] = [[] for _ in pieces]
+    for lower, lem, idx, is_word in parts:
+        while idx >= end:  # tokens never cross a space, so each lies in one piece
+            start = end + 1
+            k += 1
+            end = start + len(pieces[k])
+        found[k].append((lower, lem, idx - start, is_word))
+    with _lock:
+        if len(cache) + len(pieces) >= _CACHE_LIMIT:
+            cache.clear()
+        for piece, piece_parts in zip(pieces, found, strict=True):
+            cache[piece] = _chunk(tuple(piece_parts))
+
+
+def tokenize_chunks(text: str, lang: str) -> Tokens:
     """Tokens of a normalised text with lemmas; `lang` must be ru, pl or en."""
-    cache = _info_cache.get(lang) or _info_cache.setdefault(lang, {})
-    out: list[Token] = []
-    append = out.append
-    for tok in _tokenizer(lang)(text):
-        if tok.is_space:
-            continue
-        lower = tok.lower_
-        info = cache.get(lower) or _info(lower, lang)
-        start = tok.idx
-        append(Token(lower, info[0], start, start + len(lower), info[1]))
-    return out
+    spanning = _spanning_rules(lang)
+    if spanning is not None and spanning.search(text):
+        return Tokens([(0, _chunk(_spacy_parts(text, lang)))])  # rare: spaCy on the whole
+    cache = _chunk_cache.get(lang) or _chunk_cache.setdefault(lang, {})
+    pieces = text.split(" ")  # str.split is several times faster than re.finditer
+    new = [p for p in dict.fromkeys(pieces) if p and p not in cache]
+    if new:
+        _learn_chunks(new, lang)
+    chunks: list[tuple[int, Chunk]] = []
+    append = chunks.append
+    base = 0
+    for piece in pieces:
+        if piece:
+            found = cache.get(piece)
+            if found is None:  # the bounded cache was emptied meanwhile
+                _learn_chunks([piece], lang)
+                found = cache[piece]
+            append((base, found))
+        base += len(piece) + 1
+    return Tokens(chunks)
+
+
+def tokenize(text: str, lang: str) -> list[Token]:
+    """Tokens of a normalised text with lemmas and character spans (ru, pl or en)."""
+    return tokenize_chunks(text, lang).items()

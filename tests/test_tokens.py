@@ -1,0 +1,75 @@
+"""Tokens and lemmas: the chunk cache must give exactly what spaCy gives on the whole text."""
+
+from __future__ import annotations
+
+import pytest
+
+from custtype import tokens
+from custtype.tokens import Token, tokenize
+
+TEXTS = {
+    "ru": [
+        "Кто-нибудь ответит?! Заказ №xxnum не пришёл, и т.д. и т.п., т.е. вообще ничего.",
+        "ВЕРНИТЕ деньги!!! (срочно) ... см. также договор, п. 5.1",
+        "в т.ч. доставка; мне нужно сегодня,а не завтра",
+    ],
+    "pl": [
+        "Gdzie jest moja paczka?! Czekam juz tydzien, itd. itp. np. kurier nie dzwonil.",
+        "Zwrot pieniędzy (xxamount) — proszę pilnie; ul. Długa 5/7 m. 3",
+        "NIE MA MOJEJ PACZKI... dlaczego?!?! :( ",
+    ],
+    "en": [
+        "I can't believe it, I cannot reach anyone!!! Order #xxnum, e.g. yesterday's.",
+        "Gonna post this on Twitter/X unless you fix it... U.S. customers only?",
+        "don't   double  spaces,and\nnew lines\ttabs",
+    ],
+}
+
+
+def _spacy_tokens(text: str, lang: str) -> list[Token]:
+    """The reference: spaCy on the whole text, lemma per token."""
+    out = []
+    for tok in tokens._tokenizer(lang)(text):
+        if not tok.is_space:
+            lemma, is_word = tokens._info(tok.lower_, lang)
+            out.append(Token(tok.lower_, lemma, tok.idx, tok.idx + len(tok.lower_), is_word))
+    return out
+
+
+@pytest.mark.parametrize(("lang", "text"), [(k, t) for k, ts in TEXTS.items() for t in ts])
+def test_cached_chunks_match_spacy_on_whole_text(lang: str, text: str) -> None:
+    tokens._chunk_cache.clear()
+    first = tokenize(text, lang)  # fills the cache
+    again = tokenize(text, lang)  # served from it
+    assert first == _spacy_tokens(text, lang)
+    assert again == first
+    for t in first:
+        assert text[t.start : t.end].lower() == t.lower
+
+
+@pytest.mark.parametrize("text", ["зарплата и др. Все", "в т.ч. доставка", "карты и пр. Банки"])
+def test_abbreviation_spanning_a_space_stays_one_token(text: str) -> None:
+    tokens._chunk_cache.clear()
+    tokenize("и др. т.ч. пр. в", "ru")  # the pieces are cached on their own first
+    lowers = [t.lower for t in tokenize(text, "ru")]
+    assert any(" " in lower for lower in lowers)  # spaCy's special case, kept whole
+    assert tokenize(text, "ru") == _spacy_tokens(text, "ru")
+
+
+def test_bounded_caches_and_vocab_reset_keep_tokens_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = TEXTS["pl"][0]
+    expected = _spacy_tokens(text, "pl")
+    monkeypatch.setattr(tokens, "_CACHE_LIMIT", 3)  # emptied again and again mid-message
+    monkeypatch.setattr(tokens, "_VOCAB_LIMIT", 10)  # spaCy tokenizer rebuilt on every miss
+    tokens._chunk_cache.clear()
+    assert tokenize(text, "pl") == expected
+    assert len(tokens._chunk_cache["pl"]) <= 3 + len(text.split())
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_lemmas_and_words_follow_tokens(lang: str) -> None:
+    text = TEXTS[lang][0]
+    chunks = tokens.tokenize_chunks(text, lang)
+    items = chunks.items()
+    assert chunks.lemmas() == [t.lemma for t in items]
+    assert chunks.words() == [t.lower for t in items if t.is_word]
