@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from custtype import detect_language
+from custtype.language import by_function_words
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -27,3 +32,81 @@ from custtype import detect_language
 )
 def test_detects_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+# Long messages (over the short-text limit) in the other languages lingua tells apart: the
+# function-word shortcut must leave every one of them to lingua.
+_OTHER_LONG = {
+    "de": "Ich habe vor drei Wochen eine Waschmaschine bestellt und bis heute ist nichts "
+    "angekommen. Der Kundendienst antwortet nicht auf meine E-Mails und am Telefon wird "
+    "man nur weiterverbunden. So etwas habe ich noch nie erlebt.",
+    "fr": "Bonjour, j'ai commandé un canapé il y a un mois et la livraison a été reportée "
+    "trois fois sans explication. Je voudrais savoir quand il arrivera enfin, sinon je "
+    "demanderai le remboursement complet de ma commande.",
+    "es": "Hola, hice un pedido hace dos semanas y todavía no ha llegado. Nadie contesta "
+    "en el teléfono de atención al cliente y el seguimiento no se actualiza desde el "
+    "lunes. ¿Me pueden decir qué pasa con mi paquete?",
+    "it": "Buongiorno, ho ordinato delle scarpe il mese scorso ma il pacco risulta ancora "
+    "in consegna. Ho scritto due volte al servizio clienti senza ricevere risposta. Vorrei "
+    "sapere se devo aspettare ancora o chiedere il rimborso.",
+    "pt": "Boa tarde, comprei um telemóvel na vossa loja e depois de uma semana deixou de "
+    "carregar. Levei à assistência e disseram que demora um mês. Preciso do telefone para "
+    "trabalhar, não posso esperar tanto tempo assim.",
+    "cs": "Dobrý den, objednal jsem si lednici před dvěma týdny a pořád nedorazila. Na "
+    "zákaznické lince mi nikdo nebere telefon a na e-maily nikdo neodpovídá. Chtěl bych "
+    "vědět, kdy to přijde, nebo ať mi vrátíte peníze.",
+    "sk": "Dobrý deň, objednávku som zaplatila pred desiatimi dňami a stále nie je "
+    "odoslaná. Na infolinke mi povedali, že to nevedia, a na maily nikto neodpovedá. "
+    "Prosím o informáciu, kedy mi tovar príde, inak chcem peniaze späť.",
+    "nl": "Goedemiddag, ik heb twee weken geleden een fiets besteld en die is nog steeds "
+    "niet geleverd. De klantenservice reageert niet op mijn berichten en de track and "
+    "trace zegt al dagen hetzelfde. Wat is er aan de hand met mijn bestelling?",
+}
+
+
+@pytest.mark.parametrize("code", sorted(_OTHER_LONG))
+def test_function_words_leave_other_languages_to_lingua(code: str) -> None:
+    text = _OTHER_LONG[code]
+    assert by_function_words(text) is None
+    assert detect_language(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Dzien dobry, zamowilem lodowke trzy tygodnie temu i do dzisiaj nie dotarla. "
+            "Na infolinii nikt nie odbiera, a na maile dostaje tylko automatyczne odpowiedzi. "
+            "Prosze o informacje, czy w ogole zostala wyslana, bo jest mi potrzebna.",
+            "pl",
+        ),
+        (
+            "Hi, I ordered a fridge three weeks ago and it still has not arrived. Nobody "
+            "answers the phone and the emails I get are automatic replies. Could you tell "
+            "me whether it was shipped at all, because I really need it this week.",
+            "en",
+        ),
+    ],
+)
+def test_function_words_settle_long_polish_and_english(text: str, lang: str) -> None:
+    assert by_function_words(text) == lang
+    assert detect_language(text) == lang
+
+
+def test_function_words_agree_with_lingua_on_test_split() -> None:
+    """Wherever the shortcut decides, lingua (what it replaces) says the same."""
+    from custtype import language
+    from custtype.data import load_split
+    from custtype.normalize import normalize
+
+    _, fast = language._detectors()
+    decided = 0
+    for row in load_split(ROOT / "training_data", "test"):
+        text = language._NOISE.sub(" ", normalize(row.message.text).text)
+        code = by_function_words(text)
+        if code is None or len(text) <= language._SHORT:
+            continue
+        decided += 1
+        top = fast.compute_language_confidence_values(text[: language._PREFIX])[0]
+        assert str(top.language.iso_code_639_1.name).lower() == code, text[:80]
+    assert decided > 100

@@ -2,9 +2,10 @@
 
 Cyrillic text is Russian unless it has Ukrainian or Belarusian letters; Latin text goes to
 lingua (a maintained detector that is accurate on short text and on Polish typed without
-diacritics). Long texts use lingua's faster low-accuracy mode on a prefix, which is as
-reliable there and keeps detection off the hot path. Two or more letters that only
-Polish uses among the candidates (ą ę ł ś ź ż) settle it without asking lingua. A supported
+diacritics). Two or more letters that only Polish uses among the candidates (ą ę ł ś ź ż)
+settle it without asking lingua, and so do, in a long text, function words only Polish or
+only English uses (data/language_markers.yaml); other long texts use lingua's faster
+low-accuracy mode on a prefix, which is as reliable there. A supported
 language whose confidence is close to the top one wins: a short English line must not be
 lost as 'French'.
 """
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from importlib.resources import files
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 SUPPORTED = ("ru", "pl", "en")
 UNDETERMINED = "und"
@@ -24,6 +28,44 @@ _NOISE = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+"
 _POLISH_ONLY = re.compile("[ąęłśźżĄĘŁŚŹŻ]")  # letters no other candidate language uses
 _UK = set("іїєґІЇЄҐ")
 _BE = set("ўЎ")
+
+
+_WORD = re.compile(r"[a-ząćęłńóśźż]+")
+
+
+class _Markers(BaseModel):
+    """Schema of data/language_markers.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int
+    min_hits: int = Field(ge=1)
+    ratio: float = Field(ge=1)
+    markers: dict[Literal["pl", "en"], list[str]]
+
+
+@lru_cache(maxsize=1)
+def _markers() -> tuple[frozenset[str], frozenset[str], int, float]:
+    import yaml
+
+    raw = yaml.safe_load(files(__package__).joinpath("data/language_markers.yaml").read_text())
+    m = _Markers.model_validate(raw)
+    return frozenset(m.markers["pl"]), frozenset(m.markers["en"]), m.min_hits, m.ratio
+
+
+def by_function_words(text: str) -> str | None:
+    """'pl' or 'en' when a text's function words leave no doubt, else None (ask lingua)."""
+    polish, english, min_hits, ratio = _markers()
+    pl = en = 0
+    for word in _WORD.findall(text.lower()):
+        if word in polish:
+            pl += 1
+        elif word in english:
+            en += 1
+    if pl >= min_hits and en * ratio <= pl:
+        return "pl"
+    if en >= min_hits and pl * ratio <= en:
+        return "en"
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +112,11 @@ def detect_language(text: str) -> str:
     if len(_POLISH_ONLY.findall(text)) >= 2:
         return "pl"
     text = _NOISE.sub(" ", text)  # handles, hashtags and masks are not language
+    short = len(text) <= _SHORT
+    if not short and (code := by_function_words(text)):
+        return code
     accurate, fast = _detectors()
-    detector = accurate if len(text) <= _SHORT else fast
+    detector = accurate if short else fast
     values = detector.compute_language_confidence_values(text[:_PREFIX])
     if not values or values[0].value <= 0:
         return UNDETERMINED
