@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .features import Analysis, MessageVectorizer
+from .tokens import Token
 
 MAX_PHRASES = 5
 
@@ -44,35 +45,36 @@ def explain(
     tokens = analysis.tokens
     if not tokens:
         return []
-    x = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-    contrib = {j: v * float(direction[j]) for j, v in x.items()}
-
-    lemma_cols = vec.lemma_vocab_
-    n_lemma = vec.n_lemma
-    # occurrences, so a feature produced by several tokens is shared out evenly
-    occurrences: dict[int, int] = {}
-    per_token: list[list[int]] = []
-    for i, t in enumerate(tokens):
-        cols = []
-        j = lemma_cols.get(f"w:{t.lemma}", -1)
-        if j >= 0:
+    # every (token, column) pair the message's features came from: unigram, both tokens of
+    # a bigram, the token's character n-grams (repeats kept, as they were counted)
+    lemmas = [t.lemma for t in tokens]
+    unigrams, bigrams = vec.unigram_columns, vec.bigram_columns
+    cols: list[int] = []
+    owner: list[int] = []
+    for i, lem in enumerate(lemmas):
+        if (j := unigrams.get(lem, -1)) >= 0:
             cols.append(j)
-        if i + 1 < len(tokens):
-            jb = lemma_cols.get(f"b:{t.lemma} {tokens[i + 1].lemma}", -1)
-            if jb >= 0:
-                cols.append(jb)
-        if i > 0:
-            jb = lemma_cols.get(f"b:{tokens[i - 1].lemma} {t.lemma}", -1)
-            if jb >= 0:
-                cols.append(jb)
+            owner.append(i)
+    for i in range(len(lemmas) - 1):
+        if (j := bigrams.get((lemmas[i], lemmas[i + 1]), -1)) >= 0:
+            cols += (j, j)
+            owner += (i, i + 1)
+    for i, t in enumerate(tokens):
         if t.is_word:
-            cols.extend(vec.char_columns(t.lower))
-        per_token.append(cols)
-        for c in cols:
-            occurrences[c] = occurrences.get(c, 0) + 1
-    scores = [sum(contrib.get(c, 0.0) / occurrences[c] for c in cols) for cols in per_token]
+            found = vec.char_columns(t.lower)
+            cols.extend(found)
+            owner.extend([i] * len(found))
+    scores = _shared_out(np.asarray(cols, dtype=np.int64), owner, row, direction, len(tokens))
     # cue features (dense block) are attributed to the tokens inside the cue's span
-    dense_start = n_lemma + vec.n_char
+    dense_start = vec.n_lemma + vec.n_char
+    dense = row.indices >= dense_start
+    contrib = dict(
+        zip(
+            row.indices[dense].tolist(),
+            (row.data[dense] * direction[row.indices[dense]]).tolist(),
+            strict=True,
+        )
+    )
     cue_names = {f"cue:{c.category}" for c in analysis.cues}
     from .features import DENSE_NAMES
 
@@ -86,11 +88,26 @@ def explain(
                 ]
                 for i in inside:
                     scores[i] += share / (len(spans) * len(inside))
-    return _phrases(analysis, scores)
+    return _phrases(analysis, tokens, scores)
 
 
-def _phrases(analysis: Analysis, scores: list[float]) -> list[Evidence]:
-    tokens = analysis.tokens
+def _shared_out(
+    cols: np.ndarray, owner: list[int], row: sp.csr_matrix, direction: np.ndarray, n: int
+) -> list[float]:
+    """Each feature's contribution (value × direction) shared evenly among the tokens that
+    produced it, summed per token."""
+    if not len(cols):
+        return [0.0] * n
+    unique, inverse, counts = np.unique(cols, return_inverse=True, return_counts=True)
+    order = np.argsort(row.indices)
+    indices, data = row.indices[order], row.data[order]
+    pos = np.minimum(np.searchsorted(indices, unique), len(indices) - 1)
+    value = np.where(indices[pos] == unique, data[pos], 0.0)
+    share = value * direction[unique] / counts
+    return list(np.bincount(owner, weights=share[inverse], minlength=n).tolist())
+
+
+def _phrases(analysis: Analysis, tokens: list[Token], scores: list[float]) -> list[Evidence]:
     positive = [s for s in scores if s > 0]
     if not positive:
         return []
