@@ -225,3 +225,24 @@ def test_missing_chromium_fails_under_ci_and_skips_elsewhere(
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
         _chromium()
+
+
+def test_escalation_shows_only_its_reason(page: Any, base_url: str) -> None:
+    """Public exposure escalates; the legal and channel rules that also apply are actions,
+    not reasons to escalate, and must not be listed next to 'Escalate: yes'."""
+    text = (
+        "Third call about the broken washer. Fix it this week or I post the whole story on "
+        "Facebook and file a complaint with the consumer protection office."
+    )
+    body = {"text": text, "channel": "phone", "agent_lang": "en"}
+    api = httpx.post(f"{base_url}/v1/classify", json=body, timeout=30).json()
+    assert api["strategy"]["escalation_reasons"] == ["public_exposure"]
+    assert "legal_appeal" in api["strategy"]["rules_applied"]
+    page.goto(base_url)
+    page.click("button.lang[data-lang='en']")
+    page.fill("#message", text)
+    page.select_option("#channel", "phone")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    assert page.inner_text("#strategy-facts dd.escalate") == "yes (public exposure)"
+    assert page.problems == []

@@ -95,3 +95,15 @@ def test_every_output_is_internal_and_never_adverse(type_key: str | None, lang: 
     ):
         assert adverse not in words
     assert recommend(type_key, lang, ctx) == rec  # deterministic
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_escalation_names_only_the_rule_that_escalates(lang: str) -> None:
+    """With public exposure, legal appeal and a phone call together, all three rules apply
+    but only public exposure is a reason to escalate (what the agent page and CLI show)."""
+    ctx = MessageContext(public_exposure=True, legal_appeal=True, channel="phone")
+    rec = recommend("extortionist", lang, ctx)
+    assert {"public_exposure", "legal_appeal", "phone_to_written"} <= set(rec.rules_applied)
+    assert rec.escalate and rec.escalation_reasons == ["public_exposure"]
+    calm = recommend("extortionist", lang, MessageContext(legal_appeal=True, channel="phone"))
+    assert not calm.escalate and calm.escalation_reasons == []

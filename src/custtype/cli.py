@@ -71,7 +71,7 @@ def _strategy_text(rec: dict[str, Any]) -> str:
         *[f"    « {o} »" for o in s["openers"]],
     ]
     if rec["escalate"]:
-        lines.insert(2, "  ESCALATE: " + ", ".join(rec["rules_applied"]))
+        lines.insert(2, "  ESCALATE: " + ", ".join(rec["escalation_reasons"]))
     return "\n".join(lines)
 
 

@@ -68,6 +68,7 @@ class Recommendation(BaseModel):
     target_response_minutes: int
     reply_channel: ChannelPreference
     escalate: bool
+    escalation_reasons: list[str]  # the rules that call for escalation (subset of rules_applied)
     flags: Flags
     rules_applied: list[str]
     added_actions: list[str]
@@ -116,12 +117,12 @@ def recommend(
     priority: Priority = strategy.priority
     target = strategy.target_response_minutes
     reply: ChannelPreference = strategy.preferred_channel
-    escalate = False
+    escalate_for: list[str] = []
 
     if flags.reputational_risk:
         applied.append("public_exposure")
         added.append(rules.public_exposure[code])
-        escalate = True
+        escalate_for.append("public_exposure")
         priority = "high"
         target = min(target, 60)
     if flags.legal:
@@ -147,7 +148,8 @@ def recommend(
         priority=priority,
         target_response_minutes=target,
         reply_channel=reply,
-        escalate=escalate,
+        escalate=bool(escalate_for),
+        escalation_reasons=escalate_for,
         flags=flags,
         rules_applied=applied,
         added_actions=added,

@@ -214,7 +214,7 @@ function renderStrategy(rec) {
   fact(facts, t("priority"), t(rec.priority));
   fact(facts, t("answerWithin"), `${rec.target_response_minutes} ${t("minutes")}`);
   fact(facts, t("replyChannel"), t(rec.reply_channel));
-  fact(facts, t("escalate"), rec.escalate ? `${t("yes")} (${rec.rules_applied.map((r) => t("rules")[r] || r).join(", ")})` : t("no"), rec.escalate ? "escalate" : "");
+  fact(facts, t("escalate"), rec.escalate ? `${t("yes")} (${rec.escalation_reasons.map((r) => t("rules")[r] || r).join(", ")})` : t("no"), rec.escalate ? "escalate" : "");
   const body = $("strategy-body");
   body.replaceChildren();
   body.append(el("h3", t("expects")), el("p", s.expects));
