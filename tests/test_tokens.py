@@ -9,18 +9,18 @@ from custtype.tokens import Token, tokenize
 
 TEXTS = {
     "ru": [
-        "Кто-нибудь ответит?! Заказ №xxnum не пришёл, и т.д. и т.п., т.е. вообще ничего.",
-        "ВЕРНИТЕ деньги!!! (срочно) ... см. также договор, п. 5.1",
-        "в т.ч. доставка; мне нужно сегодня,а не завтра",
+        "Кто-нибудь ответит?! Заказ №xxnum не пришёл, т.е. вообще ничего :( (опять)",
+        "ВЕРНИТЕ деньги!!! (срочно) ... договор, п. 5.1, стр.3",
+        "доставка; мне нужно сегодня,а не завтра :)",
     ],
     "pl": [
         "Gdzie jest moja paczka?! Czekam juz tydzien, itd. itp. np. kurier nie dzwonil.",
         "Zwrot pieniędzy (xxamount) — proszę pilnie; ul. Długa 5/7 m. 3",
-        "NIE MA MOJEJ PACZKI... dlaczego?!?! :( ",
+        "NIE MA MOJEJ PACZKI... dlaczego?!?! :( (znowu)",
     ],
     "en": [
         "I can't believe it, I cannot reach anyone!!! Order #xxnum, e.g. yesterday's.",
-        "Gonna post this on Twitter/X unless you fix it... U.S. customers only?",
+        "Gonna post this on Twitter/X unless you fix it... U.S. customers only? it broke:( (again)",
         "don't   double  spaces,and\nnew lines\ttabs",
     ],
 }
@@ -50,7 +50,8 @@ def test_cached_chunks_match_spacy_on_whole_text(lang: str, text: str) -> None:
 @pytest.mark.parametrize("text", ["зарплата и др. Все", "в т.ч. доставка", "карты и пр. Банки"])
 def test_abbreviation_spanning_a_space_stays_one_token(text: str) -> None:
     tokens._chunk_cache.clear()
-    tokenize("и др. т.ч. пр. в", "ru")  # the pieces are cached on their own first
+    for piece in ("и", "др.", "т.ч.", "пр.", "в"):  # each piece cached on its own first
+        tokenize(piece, "ru")
     lowers = [t.lower for t in tokenize(text, "ru")]
     assert any(" " in lower for lower in lowers)  # spaCy's special case, kept whole
     assert tokenize(text, "ru") == _spacy_tokens(text, "ru")
@@ -73,3 +74,30 @@ def test_lemmas_and_words_follow_tokens(lang: str) -> None:
     items = chunks.items()
     assert chunks.lemmas() == [t.lemma for t in items]
     assert chunks.words() == [t.lower for t in items if t.is_word]
+
+
+HISTORY = [
+    "it broke:( (again)",
+    "(again) broke:( (again)",
+    "(again)",
+    "broke:(",
+    "ok :) :) thanks",
+    "nie działa:( (znowu) :((",
+    "Mr. Smith said e.g. that it's 5 p.m. (UTC) -_- ok",
+    "a.m. (morning) vs p.m.",
+    "wow:D ( seriously )",
+]
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+@pytest.mark.parametrize("seed", range(5))
+def test_tokens_do_not_depend_on_what_was_cached_before(lang: str, seed: int) -> None:
+    """The same text gives spaCy's tokens whatever order texts were tokenised in (the cache
+    and the joined call for new pieces must never change a result)."""
+    import random
+
+    order = HISTORY[:]
+    random.Random(seed).shuffle(order)
+    tokens._chunk_cache.clear()
+    for text in order + order:
+        assert tokenize(text, lang) == _spacy_tokens(text, lang), text

@@ -4,13 +4,16 @@ spaCy splits text on spaces and tokenises each space-free chunk on its own (pref
 and infix rules never cross a space), so the tokens of a chunk, with their lemmas, are
 cached per (language, chunk): a chunk seen before costs one dict lookup instead of spaCy's
 Doc and Token objects and a lemmatiser call. The only rules that span a space (Russian
-abbreviations such as "и т.д.") send their text through spaCy whole, so the tokens are
-exactly spaCy's. Caches are bounded, and the spaCy vocabulary
+abbreviations such as "и т.д.") send their text through spaCy whole, and so does a text
+where a special case could match across a space (spaCy's special-case matcher works on token
+sequences: a match of ":((" over "broke:( (again)" is dropped but still stops ":(" from
+being merged), so the tokens are exactly spaCy's. Caches are bounded, and the spaCy vocabulary
 is renewed when it grows large, so memory stays flat on endless streams.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from functools import lru_cache
@@ -42,6 +45,42 @@ def _spanning_rules(lang: str) -> re.Pattern[str] | None:
     """The tokenizer exceptions that contain a space (spaCy matches them across chunks)."""
     rules = sorted((k for k in _tokenizer(lang).rules if " " in k.strip()), key=len, reverse=True)
     return re.compile("|".join(map(re.escape, rules))) if rules else None
+
+
+class _Straddle(NamedTuple):
+    """What a special-case match across a space would look like, lower-cased."""
+
+    pairs: frozenset[tuple[str, str]]  # adjacent tokens inside a multi-token special case
+    last: dict[str, str]  # special case → its last token as the affix rules split it
+    first: dict[str, str]  # special case → its first token
+
+
+@lru_cache(maxsize=8)
+def _straddle(lang: str) -> _Straddle:
+    """spaCy's special-case matcher runs over the affix-split tokens of the whole text, so a
+    case can match across a space only where the tokens on both sides of it are adjacent in
+    one of its patterns (a piece's edge token may itself be a merged case, e.g. ":(")."""
+    import spacy
+
+    bare: Any = spacy.blank(lang).tokenizer
+    bare.rules = {}
+    rules = [key for key in _tokenizer(lang).rules if " " not in key]  # (spanning: see above)
+    split = {key.lower(): [t.lower_ for t in bare(key) if not t.is_space] for key in rules}
+    pairs = frozenset(pair for toks in split.values() for pair in itertools.pairwise(toks))
+    return _Straddle(
+        pairs,
+        {key: toks[-1] for key, toks in split.items() if toks},
+        {key: toks[0] for key, toks in split.items() if toks},
+    )
+
+
+def _may_straddle(s: _Straddle, last: str, first: str) -> bool:
+    ends = (last, s.last.get(last, last))
+    starts = (first, s.first.get(first, first))
+    return any((a, b) in s.pairs for a in ends for b in starts)
+
+
+_SEP = " \n "  # joins new pieces for one spaCy call; the newline token breaks any sequence
 
 
 @lru_cache(maxsize=1)
@@ -174,18 +213,13 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
         pieces = [p for p in pieces if not (p.isalpha() and p not in special)]
         if not pieces:
             return
-    joined = " ".join(pieces)
-    spanning = _spanning_rules(lang)
-    if len(pieces) > 1 and spanning is not None and spanning.search(joined):
-        for piece in pieces:  # joining made a rule that spans a space: keep them apart
-            _learn_chunks([piece], lang)
-        return
+    joined = _SEP.join(pieces)
     parts = _spacy_parts(joined, lang)
     k, start, end = 0, 0, len(pieces[0])
     found: list[list[_Part]] = [[] for _ in pieces]
     for lower, lem, idx, is_word in parts:
         while idx >= end:  # tokens never cross a space, so each lies in one piece
-            start = end + 1
+            start = end + len(_SEP)
             k += 1
             end = start + len(pieces[k])
         found[k].append((lower, lem, idx - start, is_word))
@@ -200,7 +234,7 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
     """Tokens of a normalised text with lemmas; `lang` must be ru, pl or en."""
     spanning = _spanning_rules(lang)
     if spanning is not None and spanning.search(text):
-        return Tokens([(0, _chunk(_spacy_parts(text, lang)))])  # rare: spaCy on the whole
+        return _whole(text, lang)
     cache = _chunk_cache.get(lang) or _chunk_cache.setdefault(lang, {})
     pieces = text.split(" ")  # str.split is several times faster than re.finditer
     new = [p for p in dict.fromkeys(pieces) if p and p not in cache]
@@ -208,16 +242,27 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
         _learn_chunks(new, lang)
     chunks: list[tuple[int, Chunk]] = []
     append = chunks.append
+    straddle = _straddle(lang)
+    last = None  # last token of the previous piece
     base = 0
     for piece in pieces:
         if piece:
             found = cache.get(piece)
-            if found is None:  # the bounded cache was emptied meanwhile
-                _learn_chunks([piece], lang)
-                found = cache[piece]
+            if found is None:  # the bounded cache was emptied meanwhile (maybe by a thread)
+                found = _chunk(_spacy_parts(piece, lang))
+            parts = found.parts
+            if parts:
+                if last is not None and _may_straddle(straddle, last, parts[0][0]):
+                    return _whole(text, lang)  # a special case may match across the space
+                last = parts[-1][0]
             append((base, found))
         base += len(piece) + 1
     return Tokens(chunks)
+
+
+def _whole(text: str, lang: str) -> Tokens:
+    """spaCy on the whole text, as one chunk (not cached)."""
+    return Tokens([(0, _chunk(_spacy_parts(text, lang)))])
 
 
 def tokenize(text: str, lang: str) -> list[Token]:
