@@ -113,7 +113,7 @@ def detect_language(text: str) -> str:
         return "pl"
     text = _NOISE.sub(" ", text)  # handles, hashtags and masks are not language
     short = len(text) <= _SHORT
-    if not short and (code := by_function_words(text)):
+    if not short and (code := by_function_words(text[:_PREFIX])):  # what lingua would read
         return code
     accurate, fast = _detectors()
     detector = accurate if short else fast
