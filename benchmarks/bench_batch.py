@@ -168,8 +168,10 @@ def custtype_in_process(corpus: Sequence[dict[str, str]], n: int) -> dict[str, f
     """msg/s of Classifier.predict in this process, one core, on the same texts, after one
     warm-up pass (as in a long batch run): evidence off, on, and off with the language given."""
     from custtype import Classifier
+    from custtype.model import freeze_memory
 
     clf = Classifier.load()
+    freeze_memory()  # as the batch workers do
     texts = [corpus[i % len(corpus)]["text"] for i in range(n)]
     langs = [corpus[i % len(corpus)]["lang"] for i in range(n)]
     for i in range(0, n, 1000):  # warm-up: word caches, lazy models

@@ -73,11 +73,13 @@ _STATE: dict[str, Any] = {}
 def _worker_init(kind: str, ready: Any) -> None:
     if kind == "custtype":
         from custtype import Classifier
+        from custtype.model import freeze_memory
 
         model = Classifier.load()
-        # load the lazy parts (lingua, pymorphy3, spaCy tokenizers) as a server does at
-        # start-up, so "cold" measures cache misses, not one-off loading
+        # load the lazy parts (lingua, pymorphy3, spaCy tokenizers) and freeze, as the API
+        # and batch workers do at start-up, so "cold" measures cache misses, not loading
         model.predict(["Где заказ?", "Gdzie paczka?", "Where is it?"])
+        freeze_memory()
         _STATE["model"] = model
     else:
         import joblib
@@ -126,8 +128,10 @@ def throughput(
 
 def latency(texts: list[str]) -> tuple[float, float]:
     from custtype import Classifier
+    from custtype.model import freeze_memory
 
     clf = Classifier.load()
+    freeze_memory()
     for t in texts:  # warm
         clf.predict([t])
     times = []

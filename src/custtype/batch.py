@@ -99,9 +99,11 @@ class Columns:
 @lru_cache(maxsize=4)
 def cached_classifier(model: str | None = None, playbook: str | None = None) -> Classifier:
     """One classifier per process and model (what each worker loads once)."""
-    from .model import Classifier
+    from .model import Classifier, freeze_memory
 
-    return Classifier.load(model, playbook=playbook)
+    clf = Classifier.load(model, playbook=playbook)
+    freeze_memory()
+    return clf
 
 
 def _missing(value: Any) -> bool:

@@ -96,7 +96,7 @@ def _shared_out(
 ) -> list[float]:
     """Each feature's contribution (value × direction) shared evenly among the tokens that
     produced it, summed per token."""
-    if not len(cols):
+    if not len(cols) or not row.nnz:
         return [0.0] * n
     unique, inverse, counts = np.unique(cols, return_inverse=True, return_counts=True)
     order = np.argsort(row.indices)

@@ -82,6 +82,19 @@ def load_policy(path: str | Path | None = None) -> Policy:
         ) from None
 
 
+def freeze_memory() -> None:
+    """For a long-running process, once its model is loaded: collect, then move every live
+    object out of the cyclic collector's reach.
+
+    The model is millions of long-lived objects; every full collection re-scans them, which
+    costs about a fifth of scoring time. Frozen objects are still freed by refcounting, only
+    reference cycles among them are never collected: call it once per process (the API,
+    batch and Dask workers do), not after every load.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Abstention threshold and confidence bands applied to calibrated probabilities."""
@@ -287,10 +300,6 @@ class Classifier:
             playbook=load_playbook(playbook),
             policy=policy,
         )
-        # The model is a few million long-lived objects (vocabularies, caches): moved out of
-        # the collector's reach they are no longer re-scanned by every full collection,
-        # which otherwise costs a fifth of scoring time. Objects stay freed by refcounting.
-        gc.freeze()
         return model
 
     # -- scoring ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import CusttypeError
-from ..model import Classifier, default_model_dir, read_card
+from ..model import Classifier, default_model_dir, freeze_memory, read_card
 from ..playbook import load_playbook
 from . import errors
 from .batching import MicroBatcher
@@ -59,6 +59,7 @@ def load_classifier(settings: Settings) -> Classifier:
     clf = Classifier.load(settings.model, playbook=settings.playbook)
     if settings.warmup:
         clf.predict(list(_WARMUP))
+    freeze_memory()
     return clf
 
 
