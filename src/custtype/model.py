@@ -289,7 +289,7 @@ class Classifier:
         else:
             policy = Policy.model_validate(card["policy"])
             th = card["thresholds"]
-        model = cls(
+        return cls(
             vectorizer=bundle["vectorizer"],
             estimator=bundle["estimator"],
             labels=bundle["labels"],
@@ -300,7 +300,6 @@ class Classifier:
             playbook=load_playbook(playbook),
             policy=policy,
         )
-        return model
 
     # -- scoring ----------------------------------------------------------------------
     def probabilities(self, analyses: Sequence[Analysis]) -> np.ndarray:

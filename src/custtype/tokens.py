@@ -197,37 +197,31 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
     A piece of letters only that is not a special case is one token whatever spaCy's
     prefix, suffix and infix rules (none splits between two letters), so it skips spaCy.
     """
-    cache = _chunk_cache.setdefault(lang, {})
     special = _special_cases(lang)
-    plain = [p for p in pieces if p.isalpha() and p not in special]
-    if plain:
-        learnt = []
-        for piece in plain:
+    learnt: dict[str, Chunk] = {}
+    rest: list[str] = []
+    for piece in pieces:
+        if piece.isalpha() and piece not in special:
             lower = piece.lower()
             lem, is_word = _info(lower, lang)
-            learnt.append((piece, _chunk(((lower, lem, 0, is_word),))))
-        with _lock:
-            if len(cache) + len(learnt) >= _CACHE_LIMIT:
-                cache.clear()
-            cache.update(learnt)
-        pieces = [p for p in pieces if not (p.isalpha() and p not in special)]
-        if not pieces:
-            return
-    joined = _SEP.join(pieces)
-    parts = _spacy_parts(joined, lang)
-    k, start, end = 0, 0, len(pieces[0])
-    found: list[list[_Part]] = [[] for _ in pieces]
-    for lower, lem, idx, is_word in parts:
-        while idx >= end:  # tokens never cross a space, so each lies in one piece
-            start = end + len(_SEP)
-            k += 1
-            end = start + len(pieces[k])
-        found[k].append((lower, lem, idx - start, is_word))
+            learnt[piece] = _chunk(((lower, lem, 0, is_word),))
+        else:
+            rest.append(piece)
+    if rest:
+        found: list[list[_Part]] = [[] for _ in rest]
+        k, start, end = 0, 0, len(rest[0])
+        for lower, lem, idx, is_word in _spacy_parts(_SEP.join(rest), lang):
+            while idx >= end:  # tokens never cross a space, so each lies in one piece
+                start = end + len(_SEP)
+                k += 1
+                end = start + len(rest[k])
+            found[k].append((lower, lem, idx - start, is_word))
+        learnt.update((piece, _chunk(tuple(f))) for piece, f in zip(rest, found, strict=True))
+    cache = _chunk_cache.setdefault(lang, {})
     with _lock:
-        if len(cache) + len(pieces) >= _CACHE_LIMIT:
+        if len(cache) + len(learnt) >= _CACHE_LIMIT:
             cache.clear()
-        for piece, piece_parts in zip(pieces, found, strict=True):
-            cache[piece] = _chunk(tuple(piece_parts))
+        cache.update(learnt)
 
 
 def tokenize_chunks(text: str, lang: str) -> Tokens:
