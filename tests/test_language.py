@@ -112,3 +112,16 @@ def test_function_words_agree_with_lingua_on_test_split(monkeypatch: pytest.Monk
     assert len(decided) > 100
     for i, code in decided.items():
         assert detect_language(texts[i]) == code, texts[i][:80]
+
+
+def test_script_letter_classes_match_str_isalpha() -> None:
+    """The regex classes that count Cyrillic and Latin letters agree with str.isalpha on
+    every code point of their ranges and around them."""
+    from custtype.language import _CYRILLIC_LETTER, _LATIN_LETTER
+
+    for cp in range(0x3000):
+        ch = chr(cp)
+        cyrillic = ch.isalpha() and "\u0400" <= ch <= "\u04ff"
+        latin = ch.isalpha() and not cyrillic and (ch.isascii() or "\u00c0" <= ch <= "\u024f")
+        assert bool(_CYRILLIC_LETTER.fullmatch(ch)) == cyrillic, hex(cp)
+        assert bool(_LATIN_LETTER.fullmatch(ch)) == latin, hex(cp)

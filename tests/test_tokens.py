@@ -101,3 +101,16 @@ def test_tokens_do_not_depend_on_what_was_cached_before(lang: str, seed: int) ->
     tokens._chunk_cache.clear()
     for text in order + order:
         assert tokenize(text, lang) == _spacy_tokens(text, lang), text
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_straddle_edge_sets_cover_every_straddling_pair(lang: str) -> None:
+    """tokenize_chunks only checks a space where the piece before it `opens` and the piece
+    after it `closes`: every (last, first) token pair the full check accepts must pass."""
+    s = tokens._straddle(lang)
+    universe = {tok for pair in s.pairs for tok in pair} | set(s.last) | set(s.first)
+    accepted = [(a, b) for a in universe for b in universe if tokens._may_straddle(s, a, b)]
+    assert accepted  # the check is not vacuous: emoticon pairs exist in every language
+    for a, b in accepted:
+        assert a in s.lefts, (a, b)
+        assert b in s.rights, (a, b)

@@ -52,7 +52,7 @@ def analyze(text: str, lang: str | None = None) -> Analysis:
     norm = normalize(text)
     code = lang or detect_language(norm.text)
     if code not in SUPPORTED:
-        return Analysis(norm, code, Tokens([]), [])
+        return Analysis(norm, code, Tokens([], []), [])
     return Analysis(norm, code, tokenize_chunks(norm.text, code), find_cues(norm.text, code))
 
 

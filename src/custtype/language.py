@@ -26,11 +26,23 @@ _PREFIX = 300
 _PREFER_SUPPORTED = 0.5  # a supported language within this ratio of the top one wins
 _NOISE = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+")
 _POLISH_ONLY = re.compile("[ąęłśźżĄĘŁŚŹŻ]")  # letters no other candidate language uses
-_UK = set("іїєґІЇЄҐ")
-_BE = set("ўЎ")
+_UK = re.compile("[іїєґІЇЄҐ]")
+_BE = re.compile("[ўЎ]")
 
 
 _WORD = re.compile(r"[a-ząćęłńóśźż]+")
+
+
+def _letters(lo: int, hi: int, keep: str = "") -> re.Pattern[str]:
+    """A character class of exactly the letters (str.isalpha) between two code points."""
+    chars = "".join(c for c in map(chr, range(lo, hi + 1)) if c.isalpha() or c in keep)
+    return re.compile(f"[{re.escape(chars)}]")
+
+
+_CYRILLIC_LETTER = _letters(0x0400, 0x04FF)
+_LATIN_LETTER = re.compile(
+    _letters(0x0041, 0x007A).pattern[:-1] + _letters(0x00C0, 0x024F).pattern[1:]
+)
 
 
 class _Markers(BaseModel):
@@ -94,19 +106,14 @@ def detect_language(text: str) -> str:
 
     Example: ``detect_language("Gdzie jest moja paczka?") == "pl"``
     """
-    cyr = lat = 0
-    for ch in text:
-        if ch.isalpha():
-            if "\u0400" <= ch <= "\u04ff":
-                cyr += 1
-            elif ch.isascii() or "\u00c0" <= ch <= "\u024f":
-                lat += 1
+    cyr = len(_CYRILLIC_LETTER.findall(text))
+    lat = len(_LATIN_LETTER.findall(text))
     if cyr + lat < 2:
         return UNDETERMINED
     if cyr >= lat:
-        if any(ch in _UK for ch in text):
+        if _UK.search(text):
             return "uk"
-        if any(ch in _BE for ch in text):
+        if _BE.search(text):
             return "be"
         return "ru"
     if len(_POLISH_ONLY.findall(text)) >= 2:

@@ -17,7 +17,7 @@ import itertools
 import re
 import threading
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 _CACHE_LIMIT = 400_000
 _VOCAB_LIMIT = 500_000  # spaCy lexemes kept before the tokenizer is rebuilt
@@ -53,6 +53,8 @@ class _Straddle(NamedTuple):
     pairs: frozenset[tuple[str, str]]  # adjacent tokens inside a multi-token special case
     last: dict[str, str]  # special case → its last token as the affix rules split it
     first: dict[str, str]  # special case → its first token
+    lefts: frozenset[str]  # tokens that can end a piece before a straddling match
+    rights: frozenset[str]  # tokens that can start a piece after one
 
 
 @lru_cache(maxsize=8)
@@ -67,10 +69,16 @@ def _straddle(lang: str) -> _Straddle:
     rules = [key for key in _tokenizer(lang).rules if " " not in key]  # (spanning: see above)
     split = {key.lower(): [t.lower_ for t in bare(key) if not t.is_space] for key in rules}
     pairs = frozenset(pair for toks in split.values() for pair in itertools.pairwise(toks))
+    last = {key: toks[-1] for key, toks in split.items() if toks}
+    first = {key: toks[0] for key, toks in split.items() if toks}
+    lefts = {a for a, _ in pairs}
+    rights = {b for _, b in pairs}
     return _Straddle(
         pairs,
-        {key: toks[-1] for key, toks in split.items() if toks},
-        {key: toks[0] for key, toks in split.items() if toks},
+        last,
+        first,
+        frozenset(lefts | {key for key, tok in last.items() if tok in lefts}),
+        frozenset(rights | {key for key, tok in first.items() if tok in rights}),
     )
 
 
@@ -136,39 +144,51 @@ class Chunk(NamedTuple):
     parts: tuple[_Part, ...]
     lemmas: tuple[str, ...]  # of every token, in order (lemma n-grams)
     words: tuple[str, ...]  # lower-cased forms of the word tokens (character n-grams)
+    opens: bool  # its last token may begin a special case across the following space
+    closes: bool  # its first token may end a special case across the preceding space
+
+
+_EMPTY = Chunk((), (), (), False, False)  # the "piece" between two consecutive spaces
 
 
 class Tokens(NamedTuple):
-    """A text's tokens kept as (offset, Chunk) pairs, so scoring builds no per-token objects;
-    `items()` gives Token objects with character spans when they are needed (evidence)."""
+    """A text's tokens kept as its space-separated pieces and their Chunks, so scoring builds
+    no per-token objects; `items()` gives Token objects with character spans when they are
+    needed (evidence)."""
 
-    chunks: list[tuple[int, Chunk]]
+    pieces: list[str]
+    chunks: list[Chunk]  # one per piece
 
     def lemmas(self) -> list[str]:
-        out: list[str] = []
-        for _, chunk in self.chunks:
-            out.extend(chunk.lemmas)
-        return out
+        return [lem for chunk in self.chunks for lem in chunk.lemmas]
 
     def words(self) -> list[str]:
-        out: list[str] = []
-        for _, chunk in self.chunks:
-            out.extend(chunk.words)
-        return out
+        return [word for chunk in self.chunks for word in chunk.words]
 
     def items(self) -> list[Token]:
-        return [
-            Token(lower, lem, base + offset, base + offset + len(lower), is_word)
-            for base, chunk in self.chunks
-            for lower, lem, offset, is_word in chunk.parts
-        ]
+        out: list[Token] = []
+        base = 0
+        for piece, chunk in zip(self.pieces, self.chunks, strict=True):
+            for lower, lem, offset, is_word in chunk.parts:
+                out.append(Token(lower, lem, base + offset, base + offset + len(lower), is_word))
+            base += len(piece) + 1
+        return out
 
 
 _chunk_cache: dict[str, dict[str, Chunk]] = {}
 
 
-def _chunk(parts: tuple[_Part, ...]) -> Chunk:
-    return Chunk(parts, tuple(p[1] for p in parts), tuple(p[0] for p in parts if p[3]))
+def _chunk(parts: tuple[_Part, ...], lang: str) -> Chunk:
+    if not parts:
+        return _EMPTY
+    s = _straddle(lang)
+    return Chunk(
+        parts,
+        tuple(p[1] for p in parts),
+        tuple(p[0] for p in parts if p[3]),
+        parts[-1][0] in s.lefts,
+        parts[0][0] in s.rights,
+    )
 
 
 def _spacy_parts(text: str, lang: str) -> tuple[_Part, ...]:
@@ -201,10 +221,12 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
     learnt: dict[str, Chunk] = {}
     rest: list[str] = []
     for piece in pieces:
-        if piece.isalpha() and piece not in special:
+        if not piece:
+            learnt[piece] = _EMPTY
+        elif piece.isalpha() and piece not in special:
             lower = piece.lower()
             lem, is_word = _info(lower, lang)
-            learnt[piece] = _chunk(((lower, lem, 0, is_word),))
+            learnt[piece] = _chunk(((lower, lem, 0, is_word),), lang)
         else:
             rest.append(piece)
     if rest:
@@ -216,7 +238,7 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
                 k += 1
                 end = start + len(rest[k])
             found[k].append((lower, lem, idx - start, is_word))
-        learnt.update((piece, _chunk(tuple(f))) for piece, f in zip(rest, found, strict=True))
+        learnt.update((piece, _chunk(tuple(f), lang)) for piece, f in zip(rest, found, strict=True))
     cache = _chunk_cache.setdefault(lang, {})
     with _lock:
         if len(cache) + len(learnt) >= _CACHE_LIMIT:
@@ -231,32 +253,30 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
         return _whole(text, lang)
     cache = _chunk_cache.get(lang) or _chunk_cache.setdefault(lang, {})
     pieces = text.split(" ")  # str.split is several times faster than re.finditer
-    new = [p for p in dict.fromkeys(pieces) if p and p not in cache]
-    if new:
-        _learn_chunks(new, lang)
-    chunks: list[tuple[int, Chunk]] = []
-    append = chunks.append
-    straddle = _straddle(lang)
-    last = None  # last token of the previous piece
-    base = 0
-    for piece in pieces:
-        if piece:
-            found = cache.get(piece)
-            if found is None:  # the bounded cache was emptied meanwhile (maybe by a thread)
-                found = _chunk(_spacy_parts(piece, lang))
-            parts = found.parts
-            if parts:
-                if last is not None and _may_straddle(straddle, last, parts[0][0]):
-                    return _whole(text, lang)  # a special case may match across the space
-                last = parts[-1][0]
-            append((base, found))
-        base += len(piece) + 1
-    return Tokens(chunks)
+    get = cache.get
+    found = [get(piece) for piece in pieces]
+    if None in found:
+        _learn_chunks([p for p in dict.fromkeys(pieces) if p not in cache], lang)
+        # (a learnt piece is missing again only if a thread emptied the bounded cache)
+        found = [get(piece) or _piece(piece, lang) for piece in pieces]
+    chunks = cast(list[Chunk], found)
+    for i in [i for i, chunk in enumerate(chunks) if chunk.opens]:
+        after = next((c for c in itertools.islice(chunks, i + 1, None) if c.parts), None)
+        if after is not None and after.closes:
+            last, first = chunks[i].parts[-1][0], after.parts[0][0]
+            if _may_straddle(_straddle(lang), last, first):
+                return _whole(text, lang)  # a special case may match across the space
+    return Tokens(pieces, chunks)
+
+
+def _piece(piece: str, lang: str) -> Chunk:
+    """The Chunk of one piece, not cached."""
+    return _chunk(_spacy_parts(piece, lang), lang) if piece else _EMPTY
 
 
 def _whole(text: str, lang: str) -> Tokens:
     """spaCy on the whole text, as one chunk (not cached)."""
-    return Tokens([(0, _chunk(_spacy_parts(text, lang)))])
+    return Tokens([text], [_chunk(_spacy_parts(text, lang), lang)])
 
 
 def tokenize(text: str, lang: str) -> list[Token]:
