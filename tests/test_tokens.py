@@ -114,3 +114,16 @@ def test_straddle_edge_sets_cover_every_straddling_pair(lang: str) -> None:
     for a, b in accepted:
         assert a in s.lefts, (a, b)
         assert b in s.rights, (a, b)
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_layout_and_forms_follow_tokens(lang: str) -> None:
+    for text in TEXTS[lang]:
+        chunks = tokens.tokenize_chunks(text, lang)
+        items = chunks.items()
+        layout = chunks.layout()
+        assert layout.starts == [t.start for t in items]
+        assert layout.ends == [t.end for t in items]
+        assert layout.is_word == [t.is_word for t in items]
+        assert chunks.forms() == [t.lower for t in items]
+        assert all(text[t.start : t.end].lower() == t.lower for t in items)

@@ -7,13 +7,15 @@ back to character spans of the original message.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from .features import Analysis, MessageVectorizer
-from .tokens import Token
+from .features import DENSE_NAMES, Analysis, MessageVectorizer, Trace
+from .tokens import Layout
 
 MAX_PHRASES = 5
 
@@ -39,92 +41,82 @@ class Evidence:
 
 
 def explain(
-    vec: MessageVectorizer, direction: np.ndarray, analysis: Analysis, row: sp.csr_matrix
-) -> list[Evidence]:
-    """Top phrases for one message; `direction` is the class weights minus their mean."""
-    tokens = analysis.tokens
-    if not tokens:
-        return []
-    # every (token, column) pair the message's features came from: unigram, both tokens of
-    # a bigram, the token's character n-grams (repeats kept, as they were counted)
-    lemmas = [t.lemma for t in tokens]
-    unigrams, bigrams = vec.unigram_columns, vec.bigram_columns
-    cols: list[int] = []
-    owner: list[int] = []
-    for i, lem in enumerate(lemmas):
-        if (j := unigrams.get(lem, -1)) >= 0:
-            cols.append(j)
-            owner.append(i)
-    for i in range(len(lemmas) - 1):
-        if (j := bigrams.get((lemmas[i], lemmas[i + 1]), -1)) >= 0:
-            cols += (j, j)
-            owner += (i, i + 1)
-    for i, t in enumerate(tokens):
-        if t.is_word:
-            found = vec.char_columns(t.lower)
-            cols.extend(found)
-            owner.extend([i] * len(found))
-    scores = _shared_out(np.asarray(cols, dtype=np.int64), owner, row, direction, len(tokens))
-    # cue features (dense block) are attributed to the tokens inside the cue's span
-    dense_start = vec.n_lemma + vec.n_char
-    dense = row.indices >= dense_start
-    contrib = dict(
-        zip(
-            row.indices[dense].tolist(),
-            (row.data[dense] * direction[row.indices[dense]]).tolist(),
-            strict=True,
-        )
-    )
-    cue_names = {f"cue:{c.category}" for c in analysis.cues}
-    from .features import DENSE_NAMES
+    vec: MessageVectorizer,
+    directions: np.ndarray,
+    analyses: Sequence[Analysis],
+    x: sp.csr_matrix,
+    trace: Trace,
+    predicted: np.ndarray,
+) -> list[list[Evidence]]:
+    """Top phrases of each message toward its predicted class.
 
+    `x` and `trace` come from `vec.transform_traced(analyses)`; `directions` are the class
+    weights minus their mean; `predicted` holds each row's class index. Every feature's
+    contribution (value × direction) is shared evenly among the tokens that produced it, for
+    the whole batch in a few array operations.
+    """
+    scores = token_scores(x, trace, directions, predicted)
+    start = trace.token_start
+    dense_start = vec.n_lemma + vec.n_char
+    n_dense = len(DENSE_NAMES)
+    out: list[list[Evidence]] = []
+    for r, a in enumerate(analyses):
+        if start[r] == start[r + 1]:
+            out.append([])
+            continue
+        layout = a.chunks.layout()
+        mine = scores[start[r] : start[r + 1]].tolist()
+        if a.cues:  # cue features (dense block) are attributed to the tokens inside the cue
+            end = x.indptr[r + 1]
+            values = x.data[end - n_dense : end] * directions[predicted[r], dense_start:]
+            _share_cues(a, layout, mine, values.tolist())
+        out.append(_phrases(a, layout, mine))
+    return out
+
+
+def token_scores(
+    x: sp.csr_matrix, trace: Trace, directions: np.ndarray, predicted: np.ndarray
+) -> np.ndarray:
+    """Per token of the batch (numbered as in `trace`), the sum of its shares of the sparse
+    features' contributions toward its message's predicted class."""
+    share = x.data[trace.at] * directions[predicted[trace.row], trace.col] / trace.sharers
+    n = int(trace.token_start[-1])
+    return np.bincount(trace.owner, weights=share[trace.slot_key], minlength=n)
+
+
+def _share_cues(a: Analysis, layout: Layout, scores: list[float], dense: list[float]) -> None:
+    """Add each cue feature's contribution to the tokens inside that category's cues."""
+    cue_names = {f"cue:{c.category}" for c in a.cues}
     for k, name in enumerate(DENSE_NAMES):
         if name in cue_names:
-            share = contrib.get(dense_start + k, 0.0)
-            spans = [c for c in analysis.cues if f"cue:{c.category}" == name]
+            share = dense[k]
+            spans = [c for c in a.cues if f"cue:{c.category}" == name]
             for cue in spans:
-                inside = [
-                    i for i, t in enumerate(tokens) if t.start < cue.end and t.end > cue.start
-                ]
-                for i in inside:
-                    scores[i] += share / (len(spans) * len(inside))
-    return _phrases(analysis, tokens, scores)
+                # tokens are ordered and disjoint: those overlapping the cue are contiguous
+                first = bisect.bisect_right(layout.ends, cue.start)
+                stop = bisect.bisect_left(layout.starts, cue.end)
+                for i in range(first, stop):
+                    scores[i] += share / (len(spans) * (stop - first))
 
 
-def _shared_out(
-    cols: np.ndarray, owner: list[int], row: sp.csr_matrix, direction: np.ndarray, n: int
-) -> list[float]:
-    """Each feature's contribution (value × direction) shared evenly among the tokens that
-    produced it, summed per token."""
-    if not len(cols) or not row.nnz:
-        return [0.0] * n
-    unique, inverse, counts = np.unique(cols, return_inverse=True, return_counts=True)
-    order = np.argsort(row.indices)
-    indices, data = row.indices[order], row.data[order]
-    pos = np.minimum(np.searchsorted(indices, unique), len(indices) - 1)
-    value = np.where(indices[pos] == unique, data[pos], 0.0)
-    share = value * direction[unique] / counts
-    return list(np.bincount(owner, weights=share[inverse], minlength=n).tolist())
-
-
-def _phrases(analysis: Analysis, tokens: list[Token], scores: list[float]) -> list[Evidence]:
-    positive = [s for s in scores if s > 0]
-    if not positive:
+def _phrases(analysis: Analysis, layout: Layout, scores: list[float]) -> list[Evidence]:
+    top = max(scores, default=0.0)
+    if top <= 0:
         return []
-    floor = max(positive) * 0.25
+    floor = top * 0.25
+    n = len(scores)
     groups: list[tuple[int, int, float]] = []
-    i = 0
-    while i < len(tokens):
-        if scores[i] > floor and tokens[i].is_word:
-            j = i
-            total = scores[i]
-            while j + 1 < len(tokens) and scores[j + 1] > floor / 2 and j + 1 - i < 5:
-                j += 1
-                total += scores[j]
-            groups.append((i, j, total))
-            i = j + 1
-        else:
-            i += 1
+    free = 0  # the first token not yet in a group
+    for i in [i for i, s in enumerate(scores) if s > floor]:
+        if i < free or not layout.is_word[i]:
+            continue
+        j = i
+        total = scores[i]
+        while j + 1 < n and scores[j + 1] > floor / 2 and j + 1 - i < 5:
+            j += 1
+            total += scores[j]
+        groups.append((i, j, total))
+        free = j + 1
     groups.sort(key=lambda g: -g[2])
     norm = analysis.normalized
     out: list[Evidence] = []
@@ -132,12 +124,12 @@ def _phrases(analysis: Analysis, tokens: list[Token], scores: list[float]) -> li
     for first, last, total in groups:
         if len(out) == MAX_PHRASES:
             break
-        start, end = norm.span_in_original(tokens[first].start, tokens[last].end)
+        a, b = layout.starts[first], layout.ends[last]
+        start, end = norm.span_in_original(a, b)
         key = norm.original[start:end].lower()
         if key in shown:  # the same phrase again adds nothing for the agent
             continue
         shown.add(key)
-        a, b = tokens[first].start, tokens[last].end
         cues = tuple(sorted({c.category for c in analysis.cues if c.start < b and c.end > a}))
         out.append(Evidence(norm.original[start:end], start, end, total, cues))
     return out

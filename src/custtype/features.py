@@ -13,7 +13,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .cues import CATEGORIES, Cue, find_cues
 from .language import SUPPORTED, detect_language
 from .normalize import Normalized, normalize
-from .tokens import Token, Tokens, tokenize_chunks
+from .tokens import Token, Tokens, is_word_form, tokenize_chunks
 
 _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
@@ -164,10 +164,13 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # strings whose hashes are already cached instead of building "w:…"/"b:… …" keys
         self._unigram_cols: dict[str, int] = {}
         self._bigram_cols: dict[tuple[str, str], int] = {}
+        # per lemma column and one more (standing for every char column): is it a bigram?
+        self._bigram_col = np.zeros(len(getattr(self, "lemma_vocab_", {})) + 1, dtype=bool)
         for term, i in getattr(self, "lemma_vocab_", {}).items():
             if term.startswith("w:"):
                 self._unigram_cols[term[2:]] = i
             else:  # every split, as "b:a b c" is both (a, "b c") and ("a b", c)
+                self._bigram_col[i] = True
                 words = term[2:].split(" ")
                 for k in range(1, len(words)):
                     pair = (" ".join(words[:k]), " ".join(words[k:]))
@@ -175,7 +178,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for name in ("_char_cache", "_lock", "_unigram_cols", "_bigram_cols"):
+        for name in ("_char_cache", "_lock", "_unigram_cols", "_bigram_cols", "_bigram_col"):
             state.pop(name, None)
         return state
 
@@ -196,64 +199,91 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def n_features(self) -> int:
         return self.n_lemma + self.n_char + len(DENSE_NAMES)
 
-    def char_columns(self, word: str) -> tuple[int, ...]:
-        """Matrix columns of a word's known char n-grams (cached; the char block follows
-        the lemma block, so the offset is included)."""
-        found = self._char_cache.get(word)
+    def char_columns(self, form: str) -> tuple[int, ...]:
+        """Matrix columns of a token's known char n-grams, none for a token that is not a
+        word (cached; the char block follows the lemma block, so the offset is included)."""
+        found = self._char_cache.get(form)
         if found is None:
             vocab = self.char_vocab_
             lo, hi = self.char_range
             offset = self.n_lemma
-            found = tuple(
-                i + offset for g in _char_grams(word, lo, hi) if (i := vocab.get(g, -1)) >= 0
+            found = (
+                tuple(i + offset for g in _char_grams(form, lo, hi) if (i := vocab.get(g, -1)) >= 0)
+                if is_word_form(form)
+                else ()
             )
             with self._lock:
                 if len(self._char_cache) >= _CACHE_LIMIT:
                     self._char_cache.clear()
-                self._char_cache[word] = found
+                self._char_cache[form] = found
         return found
 
-    @property
-    def unigram_columns(self) -> dict[str, int]:
-        """Lemma → column of its unigram feature."""
-        return self._unigram_cols
-
-    @property
-    def bigram_columns(self) -> dict[tuple[str, str], int]:
-        """(lemma, next lemma) → column of their bigram feature."""
-        return self._bigram_cols
-
-    def lemma_indices(self, lemmas: Sequence[str]) -> list[int]:
-        """Column indices (within the lemma block) of the known 1-2-grams of `lemmas`."""
-        unigrams, bigrams = self._unigram_cols, self._bigram_cols
-        cols = [i for lem in lemmas if (i := unigrams.get(lem, -1)) >= 0]
-        pairs = itertools.pairwise(lemmas)
-        cols.extend(i for pair in pairs if (i := bigrams.get(pair, -1)) >= 0)
-        return cols
-
     def transform(self, analyses: Iterable[Analysis]) -> sp.csr_matrix:
-        """Rows of [lemma TF-IDF | char TF-IDF | dense cues], each block L2-normalised.
+        """Rows of [lemma TF-IDF | char TF-IDF | dense cues], each block L2-normalised."""
+        return self.transform_traced(analyses, trace=False)[0]
 
-        Built in one pass without per-block matrices: counts come from one sort of
-        (row, column) keys, and the dense columns are placed by index arithmetic.
+    def transform_traced(
+        self, analyses: Iterable[Analysis], trace: bool = True
+    ) -> tuple[sp.csr_matrix, Trace | None]:
+        """The feature rows and, if `trace`, which tokens each sparse feature came from.
+
+        Built in one pass without per-block matrices: per message, three C-level lookups per
+        token (unigram, bigram, char n-grams); then counts come from one sort of
+        (row, column) keys for the whole batch, and the dense columns are placed by index
+        arithmetic.
         """
         docs = list(analyses)
         n_docs = len(docs)
         n_lemma, n_sparse = self.n_lemma, self.n_lemma + self.n_char
         n_dense = len(DENSE_NAMES)
-        cols: list[int] = []
-        lengths: list[int] = []
-        char_columns, cached = self.char_columns, self._char_cache
+        unigrams, bigrams = self._unigram_cols.get, self._bigram_cols.get
+        cached, char_columns = self._char_cache.get, self.char_columns
+        uni: list[int] = []  # per token: its unigram column or -1
+        bi: list[int] = []  # per adjacent token pair: its bigram column or -1
+        chars: list[int] = []  # char n-gram columns, token after token
+        n_chars: list[int] = []  # per token: how many of them
+        n_tokens: list[int] = []
+        missing = itertools.repeat(-1)
         for a in docs:
-            before = len(cols)
-            cols.extend(self.lemma_indices(a.chunks.lemmas()))
-            for word in a.chunks.words():
-                found = cached.get(word)
-                cols.extend(found if found is not None else char_columns(word))
-            lengths.append(len(cols) - before)
-        rows = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        flat = rows * n_sparse + np.asarray(cols, dtype=np.int64)
-        keys, counts = np.unique(flat, return_counts=True)
+            lemmas = a.chunks.lemmas()
+            forms = a.chunks.forms()
+            uni.extend(map(unigrams, lemmas, missing))
+            bi.extend(map(bigrams, itertools.pairwise(lemmas), missing))
+            looked = list(map(cached, forms))
+            if None in looked:
+                looked = [
+                    f if f is not None else char_columns(w)
+                    for f, w in zip(looked, forms, strict=True)
+                ]
+            found = cast(list[tuple[int, ...]], looked)
+            n_chars.extend(map(len, found))
+            chars.extend(itertools.chain.from_iterable(found))
+            n_tokens.append(len(lemmas))
+
+        counts_t = np.asarray(n_tokens, dtype=np.int64)
+        token_start = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(counts_t, out=token_start[1:])
+        token_row = np.repeat(np.arange(n_docs, dtype=np.int64), counts_t)
+        uni_all = np.asarray(uni, dtype=np.int64)
+        u_owner = np.flatnonzero(uni_all >= 0)
+        u_row, u_col = token_row[u_owner], uni_all[u_owner]
+        pairs_t = np.maximum(counts_t - 1, 0)
+        pair_start = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(pairs_t, out=pair_start[1:])
+        bi_all = np.asarray(bi, dtype=np.int64)
+        b_at = np.flatnonzero(bi_all >= 0)
+        b_row = np.repeat(np.arange(n_docs, dtype=np.int64), pairs_t)[b_at]
+        b_col = bi_all[b_at]
+        b_owner = b_at - pair_start[b_row] + token_start[b_row]  # the pair's first token
+        c_owner = np.repeat(np.arange(len(n_chars), dtype=np.int64), n_chars)
+        c_row, c_col = token_row[c_owner], np.asarray(chars, dtype=np.int64)
+
+        flat = np.concatenate([u_row, b_row, c_row]) * n_sparse
+        flat += np.concatenate([u_col, b_col, c_col])
+        if trace:
+            keys, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        else:
+            keys, counts = np.unique(flat, return_counts=True)
         rows, col_idx = np.divmod(keys, n_sparse)
         is_char = col_idx >= n_lemma
         idf = np.concatenate([self.lemma_idf_, self.char_idf_])
@@ -279,4 +309,38 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             np.asarray([dense_features(a) for a in docs], dtype=np.float64).reshape(n_docs, n_dense)
             * self.dense_weight
         )
-        return sp.csr_matrix((out_data, out_idx, indptr), shape=(n_docs, self.n_features))
+        x = sp.csr_matrix((out_data, out_idx, indptr), shape=(n_docs, self.n_features))
+        if not trace:
+            return x, None
+        # one slot per (token, feature) in the order each token's share is summed: unigram,
+        # bigram with the previous token, bigram with the next, character n-grams
+        n_u, n_b = len(u_col), len(b_col)
+        slot_key = np.concatenate(
+            [inverse[:n_u], np.repeat(inverse[n_u : n_u + n_b], 2), inverse[n_u + n_b :]]
+        )
+        owner = np.concatenate([u_owner, np.stack([b_owner, b_owner + 1], 1).ravel(), c_owner])
+        per_term = np.where(self._bigram_col[np.minimum(col_idx, n_lemma)], 2, 1)
+        return x, Trace(
+            row=rows,
+            col=col_idx,
+            at=sparse_pos,
+            sharers=counts * per_term,
+            slot_key=slot_key,
+            owner=owner,
+            token_start=token_start,
+        )
+
+
+class Trace(NamedTuple):
+    """Where the sparse features of a transformed batch came from, for evidence. Per feature
+    (non-zero entry): its row, column, position in the matrix's data and how many token
+    slots share it; per slot (token, feature), a bigram having one in each of its tokens:
+    the feature and the token."""
+
+    row: np.ndarray
+    col: np.ndarray
+    at: np.ndarray
+    sharers: np.ndarray  # count × tokens per term
+    slot_key: np.ndarray  # the slot's feature (index into the arrays above)
+    owner: np.ndarray  # the slot's token, numbered across the batch
+    token_start: np.ndarray  # each message's first token number (and the total at the end)

@@ -347,8 +347,15 @@ class Classifier:
                 )
         analyses = [analyze(t, code) for t, code in zip(texts, langs, strict=True)]
         ok = [i for i, a in enumerate(analyses) if a.supported]
-        x = self.vectorizer.transform([analyses[i] for i in ok]) if ok else None
-        probs = self._calibrate(x) if x is not None else np.zeros((0, len(self.labels)))
+        scored = [analyses[i] for i in ok]
+        x, trace = self.vectorizer.transform_traced(scored, trace=explain_evidence)
+        probs = self._calibrate(x)
+        best = np.argmax(probs, axis=1)
+        evidence = (
+            explain(self.vectorizer, self._directions, scored, x, trace, best)
+            if trace is not None
+            else [[] for _ in ok]
+        )
         out: list[Prediction] = []
         row_of = {i: r for r, i in enumerate(ok)}
         for i, a in enumerate(analyses):
@@ -356,11 +363,10 @@ class Classifier:
             if ctx.text is None:
                 ctx = ctx.model_copy(update={"text": texts[i]})
             r = row_of.get(i)
-            if r is None or x is None:
+            if r is None:
                 out.append(self._unsupported(a, ctx, agent_lang))
-                continue
-            row = x[r] if explain_evidence else None  # slicing a CSR row costs ~50 µs
-            out.append(self._one(a, probs[r], row, ctx, agent_lang, explain_evidence))
+            else:
+                out.append(self._one(a, probs[r], evidence[r], ctx, agent_lang))
         return out
 
     def _strategy(
@@ -389,10 +395,9 @@ class Classifier:
         self,
         a: Analysis,
         p: np.ndarray,
-        row: Any,
+        evidence: list[Evidence],
         ctx: MessageContext,
         agent_lang: str | None,
-        explain_evidence: bool,
     ) -> Prediction:
         k = int(np.argmax(p))
         label = self.labels[k]
@@ -404,7 +409,6 @@ class Classifier:
             outcome, type_key, reason = "none", None, None
         else:
             outcome, type_key, reason = "type", label, None
-        evidence = explain(self.vectorizer, self._directions[k], a, row) if row is not None else []
         return Prediction(
             type=type_key,
             label=None if abstained else label,

@@ -114,6 +114,12 @@ def _lemmatize_uncached(word: str, lang: str) -> str:
     return str(simplemma.lemmatize(word, lang=lang)).lower()
 
 
+def is_word_form(form: str) -> bool:
+    """A token is a word (gets character n-grams, can start a phrase) if it has a letter or
+    digit."""
+    return any(ch.isalnum() for ch in form)
+
+
 def _info(word: str, lang: str) -> tuple[str, bool]:
     """(lemma, is_word) of a lower-cased token, computed once per language and word."""
     cache = _info_cache.get(lang)
@@ -121,7 +127,7 @@ def _info(word: str, lang: str) -> tuple[str, bool]:
         cache = _info_cache.setdefault(lang, {})
     found = cache.get(word)
     if found is None:
-        is_word = any(ch.isalnum() for ch in word)
+        is_word = is_word_form(word)
         found = (_lemmatize_uncached(word, lang) if is_word else word, is_word)
         with _lock:
             if len(cache) >= _CACHE_LIMIT:
@@ -143,12 +149,21 @@ class Chunk(NamedTuple):
 
     parts: tuple[_Part, ...]
     lemmas: tuple[str, ...]  # of every token, in order (lemma n-grams)
+    forms: tuple[str, ...]  # lower-cased form of every token, in order
     words: tuple[str, ...]  # lower-cased forms of the word tokens (character n-grams)
     opens: bool  # its last token may begin a special case across the following space
     closes: bool  # its first token may end a special case across the preceding space
 
 
-_EMPTY = Chunk((), (), (), False, False)  # the "piece" between two consecutive spaces
+_EMPTY = Chunk((), (), (), (), False, False)  # the "piece" between two consecutive spaces
+
+
+class Layout(NamedTuple):
+    """Per token of a text, in order: start and end offsets, and whether it is a word."""
+
+    starts: list[int]
+    ends: list[int]
+    is_word: list[bool]
 
 
 class Tokens(NamedTuple):
@@ -162,8 +177,25 @@ class Tokens(NamedTuple):
     def lemmas(self) -> list[str]:
         return [lem for chunk in self.chunks for lem in chunk.lemmas]
 
+    def forms(self) -> list[str]:
+        return [form for chunk in self.chunks for form in chunk.forms]
+
     def words(self) -> list[str]:
         return [word for chunk in self.chunks for word in chunk.words]
+
+    def layout(self) -> Layout:
+        """Start and end offsets and word flags of every token, without Token objects."""
+        bases = itertools.accumulate((len(p) + 1 for p in self.pieces), initial=0)
+        placed = [
+            (base, part)
+            for base, chunk in zip(bases, self.chunks, strict=False)  # bases: one more
+            for part in chunk.parts
+        ]
+        return Layout(
+            [base + part[2] for base, part in placed],
+            [base + part[2] + len(part[0]) for base, part in placed],
+            [part[3] for _, part in placed],
+        )
 
     def items(self) -> list[Token]:
         out: list[Token] = []
@@ -185,6 +217,7 @@ def _chunk(parts: tuple[_Part, ...], lang: str) -> Chunk:
     return Chunk(
         parts,
         tuple(p[1] for p in parts),
+        tuple(p[0] for p in parts),
         tuple(p[0] for p in parts if p[3]),
         parts[-1][0] in s.lefts,
         parts[0][0] in s.rights,
