@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Latin letters that look like Cyrillic ones, and back (seed 002 writes "Кaкой" with Latin a).
@@ -65,7 +66,7 @@ class Normalized:
 
     original: str
     text: str
-    origin: tuple[int, ...] | None  # None when text is the original, character for character
+    origin: Sequence[int] | None  # None when text is the original, character for character
     signals: Signals
 
     def span_in_original(self, start: int, end: int) -> tuple[int, int]:
@@ -107,12 +108,11 @@ def _repair_word(word: str, cyrillic_text: bool) -> str:
 
 def repair_mixed_script(text: str) -> str:
     """Fix look-alike letters per word by its majority script (same length as the input)."""
-    cyr = len(_CYR_RE.findall(text))
-    if not cyr:
+    if not _CYR_RE.search(text):
         return text
     if not _SCRIPT_BOUNDARY.search(text) and not _LONE_LATIN.search(text):
         return text
-    cyrillic_text = cyr >= len(_LAT_RE.findall(text))
+    cyrillic_text = len(_CYR_RE.findall(text)) >= len(_LAT_RE.findall(text))
     return _MIXED_WORD.sub(lambda m: _repair_word(m.group(), cyrillic_text), text)
 
 
@@ -199,6 +199,6 @@ def normalize(text: str) -> Normalized:
     return Normalized(
         original=text,
         text=cleaned,
-        origin=tuple(origin) if origin is not None else None,
+        origin=origin,
         signals=signals,
     )

@@ -151,11 +151,15 @@ class Chunk(NamedTuple):
     lemmas: tuple[str, ...]  # of every token, in order (lemma n-grams)
     forms: tuple[str, ...]  # lower-cased form of every token, in order
     words: tuple[str, ...]  # lower-cased forms of the word tokens (character n-grams)
+    starts: tuple[int, ...]  # offsets in the piece of every token
+    ends: tuple[int, ...]
+    is_word: tuple[bool, ...]
     opens: bool  # its last token may begin a special case across the following space
     closes: bool  # its first token may end a special case across the preceding space
 
 
-_EMPTY = Chunk((), (), (), (), False, False)  # the "piece" between two consecutive spaces
+# the "piece" between two consecutive spaces
+_EMPTY = Chunk((), (), (), (), (), (), (), False, False)
 
 
 class Layout(NamedTuple):
@@ -185,16 +189,12 @@ class Tokens(NamedTuple):
 
     def layout(self) -> Layout:
         """Start and end offsets and word flags of every token, without Token objects."""
-        bases = itertools.accumulate((len(p) + 1 for p in self.pieces), initial=0)
-        placed = [
-            (base, part)
-            for base, chunk in zip(bases, self.chunks, strict=False)  # bases: one more
-            for part in chunk.parts
-        ]
+        bases = list(itertools.accumulate((len(p) + 1 for p in self.pieces), initial=0))
+        pairs = list(zip(bases, self.chunks, strict=False))  # bases has one more
         return Layout(
-            [base + part[2] for base, part in placed],
-            [base + part[2] + len(part[0]) for base, part in placed],
-            [part[3] for _, part in placed],
+            [base + start for base, chunk in pairs for start in chunk.starts],
+            [base + end for base, chunk in pairs for end in chunk.ends],
+            [flag for chunk in self.chunks for flag in chunk.is_word],
         )
 
     def items(self) -> list[Token]:
@@ -219,6 +219,9 @@ def _chunk(parts: tuple[_Part, ...], lang: str) -> Chunk:
         tuple(p[1] for p in parts),
         tuple(p[0] for p in parts),
         tuple(p[0] for p in parts if p[3]),
+        tuple(p[2] for p in parts),
+        tuple(p[2] + len(p[0]) for p in parts),
+        tuple(p[3] for p in parts),
         parts[-1][0] in s.lefts,
         parts[0][0] in s.rights,
     )
