@@ -147,10 +147,8 @@ _Part = tuple[str, str, int, bool]  # lower, lemma, offset in its chunk, is_word
 class Chunk(NamedTuple):
     """The tokens of one space-free piece of text (cached): what scoring reads directly."""
 
-    parts: tuple[_Part, ...]
     lemmas: tuple[str, ...]  # of every token, in order (lemma n-grams)
     forms: tuple[str, ...]  # lower-cased form of every token, in order
-    words: tuple[str, ...]  # lower-cased forms of the word tokens (character n-grams)
     starts: tuple[int, ...]  # offsets in the piece of every token
     ends: tuple[int, ...]
     is_word: tuple[bool, ...]
@@ -159,7 +157,7 @@ class Chunk(NamedTuple):
 
 
 # the "piece" between two consecutive spaces
-_EMPTY = Chunk((), (), (), (), (), (), (), False, False)
+_EMPTY = Chunk((), (), (), (), (), False, False)
 
 
 class Layout(NamedTuple):
@@ -185,7 +183,13 @@ class Tokens(NamedTuple):
         return [form for chunk in self.chunks for form in chunk.forms]
 
     def words(self) -> list[str]:
-        return [word for chunk in self.chunks for word in chunk.words]
+        """The lower-cased forms of the word tokens (what gets character n-grams)."""
+        return [
+            form
+            for chunk in self.chunks
+            for form, is_word in zip(chunk.forms, chunk.is_word, strict=True)
+            if is_word
+        ]
 
     def layout(self) -> Layout:
         """Start and end offsets and word flags of every token, without Token objects."""
@@ -198,13 +202,8 @@ class Tokens(NamedTuple):
         )
 
     def items(self) -> list[Token]:
-        out: list[Token] = []
-        base = 0
-        for piece, chunk in zip(self.pieces, self.chunks, strict=True):
-            for lower, lem, offset, is_word in chunk.parts:
-                out.append(Token(lower, lem, base + offset, base + offset + len(lower), is_word))
-            base += len(piece) + 1
-        return out
+        starts, ends, is_word = self.layout()
+        return list(map(Token, self.forms(), self.lemmas(), starts, ends, is_word))
 
 
 _chunk_cache: dict[str, dict[str, Chunk]] = {}
@@ -215,10 +214,8 @@ def _chunk(parts: tuple[_Part, ...], lang: str) -> Chunk:
         return _EMPTY
     s = _straddle(lang)
     return Chunk(
-        parts,
         tuple(p[1] for p in parts),
         tuple(p[0] for p in parts),
-        tuple(p[0] for p in parts if p[3]),
         tuple(p[2] for p in parts),
         tuple(p[2] + len(p[0]) for p in parts),
         tuple(p[3] for p in parts),
@@ -297,9 +294,9 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
         found = [get(piece) or _piece(piece, lang) for piece in pieces]
     chunks = cast(list[Chunk], found)
     for i in [i for i, chunk in enumerate(chunks) if chunk.opens]:
-        after = next((c for c in itertools.islice(chunks, i + 1, None) if c.parts), None)
+        after = next((c for c in itertools.islice(chunks, i + 1, None) if c.forms), None)
         if after is not None and after.closes:
-            last, first = chunks[i].parts[-1][0], after.parts[0][0]
+            last, first = chunks[i].forms[-1], after.forms[0]
             if _may_straddle(_straddle(lang), last, first):
                 return _whole(text, lang)  # a special case may match across the space
     return Tokens(pieces, chunks)
