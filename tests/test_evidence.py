@@ -30,7 +30,7 @@ def _reference_scores(clf: Classifier, text: str) -> list[float]:
     x = vec.transform([a]).toarray()[0]
     k = int(np.argmax(clf.probabilities([a])[0]))
     direction = clf._directions[k]
-    tokens = a.tokens
+    tokens = a.chunks.items()
     lo, hi = vec.char_range
     slots: list[tuple[int, int]] = []  # (token, column)
     for i, t in enumerate(tokens):

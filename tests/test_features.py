@@ -27,10 +27,10 @@ def fitted() -> tuple[MessageVectorizer, list]:
 
 def test_analysis_lemmatises_per_language() -> None:
     ru = analyze("Заказы не доставили", "ru")
-    assert [t.lemma for t in ru.tokens][:1] == ["заказ"]
+    assert [t.lemma for t in ru.chunks.items()][:1] == ["заказ"]
     pl = analyze("Paczki nie dotarły", "pl")
-    assert pl.tokens[0].lemma == "paczka"
-    assert analyze("Wo ist mein Paket?").tokens == []  # unsupported: no tokens
+    assert pl.chunks.items()[0].lemma == "paczka"
+    assert analyze("Wo ist mein Paket?").chunks.items() == []  # unsupported: no tokens
 
 
 def test_blocks_are_normalised(fitted: tuple[MessageVectorizer, list]) -> None:

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .cues import CATEGORIES, Cue, find_cues
 from .language import SUPPORTED, detect_language
 from .normalize import Normalized, normalize
-from .tokens import Token, Tokens, is_word_form, tokenize_chunks
+from .tokens import Tokens, is_word_form, tokenize_chunks
 
 _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
@@ -40,11 +40,6 @@ class Analysis:
     @property
     def supported(self) -> bool:
         return self.lang in SUPPORTED
-
-    @property
-    def tokens(self) -> list[Token]:
-        """Token objects with spans (built on each call: scoring reads `chunks`)."""
-        return self.chunks.items()
 
 
 def analyze(text: str, lang: str | None = None) -> Analysis:
