@@ -127,3 +127,30 @@ def test_layout_and_forms_follow_tokens(lang: str) -> None:
         assert layout.is_word == [t.is_word for t in items]
         assert chunks.forms() == [t.lower for t in items]
         assert all(text[t.start : t.end].lower() == t.lower for t in items)
+
+
+_MARKED = {
+    "ru": [
+        "заказ,",
+        "деньги!",
+        "почему?",
+        "итак:",
+        "так;",
+        "вопрос.",
+        "А.",
+        "США.",
+        "ООО.",
+        "ПвП.",
+    ],
+    "pl": ["paczka,", "zwrot!", "dlaczego?", "czekam.", "ul.", "np.", "UOKiK.", "PKP."],
+    "en": ["order,", "refund!", "why?", "cannot.", "gonna,", "A.", "SaaS.", "USA.", "İstanbul,"],
+}
+
+
+@pytest.mark.parametrize(("lang", "piece"), [(k, p) for k, ps in _MARKED.items() for p in ps])
+def test_word_and_mark_shortcut_matches_spacy(lang: str, piece: str) -> None:
+    """A new "word," skips spaCy; abbreviations, special cases and capitals before a full stop
+    must still come out as spaCy makes them."""
+    tokens._chunk_cache.clear()
+    tokens._learn_chunks([piece], lang)
+    assert tokens._chunk_cache[lang][piece] == tokens._piece(piece, lang)

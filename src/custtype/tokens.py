@@ -243,12 +243,28 @@ def _special_cases(lang: str) -> frozenset[str]:
     return frozenset(_tokenizer(lang).rules)
 
 
+_MARKS = frozenset(",!?:;")  # split off after any word by every language's suffix rules
+
+
+def _splits_off_mark(piece: str, special: frozenset[str]) -> bool:
+    """Whether spaCy makes exactly (word, mark) of `piece`: letters, then one of ,!?:; or a
+    full stop after a lower-case letter (after a capital it may end an abbreviation, "A.");
+    neither the piece nor the word may be a special case (e.g. "cannot" is two tokens)."""
+    if len(piece) < 2 or piece in special:
+        return False
+    word, mark = piece[:-1], piece[-1]
+    if mark not in _MARKS and not (mark == "." and word[-1].islower()):
+        return False
+    return word.isalpha() and word not in special
+
+
 def _learn_chunks(pieces: list[str], lang: str) -> None:
     """Tokenise new space-free pieces with one spaCy call (a call costs ~20 µs of overhead,
     so a message with a dozen new pieces must not make a dozen) and cache them.
 
     A piece of letters only that is not a special case is one token whatever spaCy's
-    prefix, suffix and infix rules (none splits between two letters), so it skips spaCy.
+    prefix, suffix and infix rules (none splits between two letters), so it skips spaCy; so
+    does such a word followed by one mark that spaCy always splits off after it (two tokens).
     """
     special = _special_cases(lang)
     learnt: dict[str, Chunk] = {}
@@ -260,6 +276,13 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
             lower = piece.lower()
             lem, is_word = _info(lower, lang)
             learnt[piece] = _chunk(((lower, lem, 0, is_word),), lang)
+        elif _splits_off_mark(piece, special):
+            lower = piece[:-1].lower()
+            lem, is_word = _info(lower, lang)
+            mark = piece[-1]
+            learnt[piece] = _chunk(
+                ((lower, lem, 0, is_word), (mark, mark, len(piece) - 1, False)), lang
+            )
         else:
             rest.append(piece)
     if rest:
