@@ -26,6 +26,7 @@ from .tokens import Tokens, is_word_form, tokenize_chunks
 
 _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
+_COL_BYTES = np.dtype(np.int32).itemsize  # char columns are cached packed as int32
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return idf
 
     def _reset_caches(self) -> None:
-        self._char_cache: dict[str, tuple[int, ...]] = {}
+        self._char_cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
         # the lemma vocabulary keyed by lemma and by (lemma, lemma): lookups then hash
         # strings whose hashes are already cached instead of building "w:…"/"b:… …" keys
@@ -194,19 +195,21 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def n_features(self) -> int:
         return self.n_lemma + self.n_char + len(DENSE_NAMES)
 
-    def char_columns(self, form: str) -> tuple[int, ...]:
-        """Matrix columns of a token's known char n-grams, none for a token that is not a
-        word (cached; the char block follows the lemma block, so the offset is included)."""
+    def char_columns(self, form: str) -> bytes:
+        """Matrix columns of a token's known char n-grams as packed int32, none for a token
+        that is not a word (cached; the char block follows the lemma block, so the offset is
+        included). Packed, a message's columns join as bytes instead of Python ints."""
         found = self._char_cache.get(form)
         if found is None:
             vocab = self.char_vocab_
             lo, hi = self.char_range
             offset = self.n_lemma
-            found = (
-                tuple(i + offset for g in _char_grams(form, lo, hi) if (i := vocab.get(g, -1)) >= 0)
+            cols = (
+                [i + offset for g in _char_grams(form, lo, hi) if (i := vocab.get(g, -1)) >= 0]
                 if is_word_form(form)
-                else ()
+                else []
             )
+            found = np.asarray(cols, dtype=np.int32).tobytes()
             with self._lock:
                 if len(self._char_cache) >= _CACHE_LIMIT:
                     self._char_cache.clear()
@@ -235,8 +238,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         cached, char_columns = self._char_cache.get, self.char_columns
         uni: list[int] = []  # per token: its unigram column or -1
         bi: list[int] = []  # per adjacent token pair: its bigram column or -1
-        chars: list[int] = []  # char n-gram columns, token after token
-        n_chars: list[int] = []  # per token: how many of them
+        chars: list[bytes] = []  # per token: its char n-gram columns, packed
         n_tokens: list[int] = []
         missing = itertools.repeat(-1)
         for a in docs:
@@ -250,9 +252,7 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                     f if f is not None else char_columns(w)
                     for f, w in zip(looked, forms, strict=True)
                 ]
-            found = cast(list[tuple[int, ...]], looked)
-            n_chars.extend(map(len, found))
-            chars.extend(itertools.chain.from_iterable(found))
+            chars.extend(cast(list[bytes], looked))
             n_tokens.append(len(lemmas))
 
         counts_t = np.asarray(n_tokens, dtype=np.int64)
@@ -270,8 +270,10 @@ class MessageVectorizer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         b_row = np.repeat(np.arange(n_docs, dtype=np.int64), pairs_t)[b_at]
         b_col = bi_all[b_at]
         b_owner = b_at - pair_start[b_row] + token_start[b_row]  # the pair's first token
-        c_owner = np.repeat(np.arange(len(n_chars), dtype=np.int64), n_chars)
-        c_row, c_col = token_row[c_owner], np.asarray(chars, dtype=np.int64)
+        n_chars = np.fromiter(map(len, chars), dtype=np.int64, count=len(chars)) // _COL_BYTES
+        c_owner = np.repeat(np.arange(len(chars), dtype=np.int64), n_chars)
+        c_row = token_row[c_owner]
+        c_col = np.frombuffer(b"".join(chars), dtype=np.int32).astype(np.int64)
 
         flat = np.concatenate([u_row, b_row, c_row]) * n_sparse
         flat += np.concatenate([u_col, b_col, c_col])
