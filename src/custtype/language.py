@@ -33,16 +33,19 @@ _BE = re.compile("[ўЎ]")
 _WORD = re.compile(r"[a-ząćęłńóśźż]+")
 
 
-def _letters(lo: int, hi: int, keep: str = "") -> re.Pattern[str]:
-    """A character class of exactly the letters (str.isalpha) between two code points."""
-    chars = "".join(c for c in map(chr, range(lo, hi + 1)) if c.isalpha() or c in keep)
-    return re.compile(f"[{re.escape(chars)}]")
+def _letters(*ranges: tuple[int, int]) -> re.Pattern[str]:
+    """Runs of exactly the letters (str.isalpha) in the code point ranges: counted by what
+    removing them takes off a text's length (half the cost of a match object per letter)."""
+    chars = "".join(c for lo, hi in ranges for c in map(chr, range(lo, hi + 1)) if c.isalpha())
+    return re.compile(f"[{re.escape(chars)}]+")
 
 
-_CYRILLIC_LETTER = _letters(0x0400, 0x04FF)
-_LATIN_LETTER = re.compile(
-    _letters(0x0041, 0x007A).pattern[:-1] + _letters(0x00C0, 0x024F).pattern[1:]
-)
+_CYRILLIC_LETTERS = _letters((0x0400, 0x04FF))
+_LATIN_LETTERS = _letters((0x0041, 0x007A), (0x00C0, 0x024F))
+
+
+def _count(letters: re.Pattern[str], text: str) -> int:
+    return len(text) - len(letters.sub("", text))
 
 
 class _Markers(BaseModel):
@@ -106,8 +109,8 @@ def detect_language(text: str) -> str:
 
     Example: ``detect_language("Gdzie jest moja paczka?") == "pl"``
     """
-    cyr = len(_CYRILLIC_LETTER.findall(text))
-    lat = len(_LATIN_LETTER.findall(text))
+    cyr = _count(_CYRILLIC_LETTERS, text)
+    lat = _count(_LATIN_LETTERS, text)
     if cyr + lat < 2:
         return UNDETERMINED
     if cyr >= lat:
