@@ -2,15 +2,76 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
+from importlib.resources import files
+from pathlib import Path
 
-from custtype.cues import CATEGORIES, _compiled, find_cues
+import pytest
+import yaml
+
+from custtype.cues import CATEGORIES, Cue, _compiled, _scanner, find_cues
+from custtype.normalize import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lexicon(lang: str) -> dict[str, list[str]]:
+    text = files("custtype").joinpath(f"data/lexicons/{lang}.yaml").read_text("utf-8")
+    return dict(yaml.safe_load(text)["cues"])
+
+
+def _reference(cues: dict[str, list[str]], text: str) -> list[Cue]:
+    """What the lexicon means: one alternation, a named group per category, in file order."""
+    groups = [f"(?P<{name}>{'|'.join(ps)})" for name, ps in cues.items() if ps]
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")")
+    return [Cue(m.lastgroup or "", m.start(), m.end()) for m in pattern.finditer(text.lower())]
 
 
 @pytest.mark.parametrize("lang", ["ru", "pl", "en"])
 def test_lexicon_loads_and_covers_every_category(lang: str) -> None:
-    pattern = _compiled(lang)
-    assert set(pattern.groupindex) == set(CATEGORIES)
+    assert set(_compiled(lang).categories.values()) == set(CATEGORIES)
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_dispatched_scan_finds_what_the_plain_alternation_finds(lang: str) -> None:
+    texts = [
+        normalize(json.loads(line)["text"]).text
+        for path in sorted((ROOT / "training_data" / "test").glob(f"{lang}_*.jsonl"))
+        for line in path.open(encoding="utf-8")
+    ]
+    assert texts
+    cues = _lexicon(lang)
+    found = 0
+    for text in texts:
+        expected = _reference(cues, text)
+        assert find_cues(text, lang) == expected, text[:80]
+        found += len(expected)
+    assert found > len(texts)  # the comparison covered real cues, not empty lists
+
+
+def test_dispatch_keeps_lexicon_order_for_digits_groups_and_quantifiers() -> None:
+    """Entries that start with a digit class, a group, a bar or a quantified letter, against
+    later entries that could match at the same place: the earlier entry must still win."""
+    cues = {
+        "urgency": ["\\d+ days", "(third|fourth) time", "a+b", "x?yz", "q|r", "(?:foo|ba)r"],
+        "contest": ["1 star", "1 days", "third", "ab", "yz", "fooo", "bar"],
+        "gratitude": ["(go|come) (back|home)", "[0-9]+k", "\\w+!"],
+    }
+    scanner = _scanner(cues)
+    texts = [
+        "3 days; 1 star; 1 days; third time; third; aab; ab; b; xyz; yz; q r; foor, bar",
+        "٣ days and 12k fans, go home! come back; gohome; fooo! third! 1!",
+    ]
+    seen = set()
+    for text in texts:
+        got = [
+            Cue(scanner.categories[m.lastindex or 0], m.start(), m.end())
+            for m in scanner.pattern.finditer(text)
+        ]
+        assert got == _reference(cues, text)
+        seen |= {c.category for c in got}
+    assert seen == set(cues)
 
 
 @pytest.mark.parametrize(

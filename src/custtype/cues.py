@@ -6,7 +6,9 @@ once. Cues feed the model as features and drive the deterministic context rules.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -66,16 +68,125 @@ class Cue(NamedTuple):
     end: int
 
 
+class _Scanner(NamedTuple):
+    """A lexicon compiled for one scan: the pattern and, per marker group, its category."""
+
+    pattern: re.Pattern[str]
+    categories: dict[int, str]
+
+
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _structure(p: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth) of each character of regex p that is neither escaped
+    nor inside a [class]: where its groups open and close and its bars separate."""
+    depth, in_class, escaped = 0, False, False
+    for i, ch in enumerate(p):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        else:
+            depth -= ch == ")"
+            yield i, ch, depth
+            depth += ch == "("
+
+
+def _close(p: str) -> int | None:
+    """Index of the parenthesis closing the group that opens p (None if unbalanced)."""
+    return next((i for i, ch, depth in _structure(p) if ch == ")" and depth == 0), None)
+
+
+def _top_alternatives(p: str) -> list[str]:
+    """p split at the bars outside any group or class."""
+    bars = [i for i, ch, depth in _structure(p) if ch == "|" and depth == 0]
+    return [p[a + 1 : b] for a, b in itertools.pairwise([-1, *bars, len(p)])]
+
+
+def _alternatives(p: str) -> list[str]:
+    """The entry as a list of alternatives tried in the same order, a leading group spelt
+    out ("(third|fourth) time" is "third time", "fourth time") so each starts with a letter."""
+    parts = _top_alternatives(p)
+    if len(parts) > 1:
+        return [q for part in parts for q in _alternatives(part)]
+    if not p.startswith("(") or p.startswith("(?") or _BACKREF.search(p):
+        return [p]
+    end = _close(p)
+    if end is None or p[end + 1 : end + 2] in ("?", "*", "+", "{"):
+        return [p]
+    rest = p[end + 1 :]
+    return [q for inner in _top_alternatives(p[1:end]) for q in _alternatives(inner + rest)]
+
+
+def _first_char(p: str) -> str:
+    """The literal character every match of p starts with, "\\d" for a digit, or "" if
+    unknown."""
+    quantified = p[1:2] in ("?", "*", "+", "{")
+    if p and p[0] not in _SPECIAL and not quantified:
+        return p[0]
+    if p.startswith("\\d") and p[2:3] not in ("?", "*", "{"):
+        return "\\d"
+    return ""
+
+
+def _scanner(cues: dict[str, list[str]]) -> _Scanner:
+    """One pattern that finds, at each word start, the first entry (in lexicon order) that
+    matches, as one alternation of every entry would, but dispatched on the first character.
+
+    Python's regex engine skips an alternative that starts with a literal character in one
+    comparison; a group per category would be entered at every word start. So the entries
+    are grouped by first character (an entry of unknown start joins every group, in its
+    place) and each alternative ends with an empty marker group naming its category.
+    """
+    alts = [
+        (_first_char(q), q, cat) for cat, ps in cues.items() for p in ps for q in _alternatives(p)
+    ]
+    categories: dict[int, str] = {}
+    groups = 0
+
+    def marked(src: str, cat: str) -> str:
+        nonlocal groups
+        groups += re.compile(src).groups + 1  # the entry's own groups close before the marker
+        categories[groups] = cat
+        return f"(?:{src})()" if src else "()"
+
+    branches = []
+    for c in dict.fromkeys(kind for kind, _, _ in alts if len(kind) == 1):
+        members = [
+            (kind, q, cat)
+            for kind, q, cat in alts
+            if kind == c or not kind or (kind == "\\d" and c.isdecimal())
+        ]
+        if all(kind == c for kind, _, _ in members):  # consume c, then dispatch again
+            inner = [marked(q[1:], cat) for _, q, cat in members]
+            branches.append(re.escape(c) + "(?:" + "|".join(inner) + ")")
+        else:  # an entry of another start must be tried in its place: do not consume c
+            inner = [marked(q, cat) for _, q, cat in members]
+            branches.append(f"(?={re.escape(c)})(?:" + "|".join(inner) + ")")
+    digit = [marked(q, cat) for kind, q, cat in alts if kind in ("\\d", "")]
+    if digit:
+        branches.append(r"(?=\d)(?:" + "|".join(digit) + ")")
+    anything = [marked(q, cat) for kind, q, cat in alts if not kind]
+    if anything:
+        branches.append("(?:" + "|".join(anything) + ")")
+    return _Scanner(re.compile(r"(?<!\w)(?:" + "|".join(branches) + ")"), categories)
+
+
 @lru_cache(maxsize=8)
-def _compiled(lang: str, path: str | None = None) -> re.Pattern[str]:
-    """One alternation with a named group per category: a single scan finds every cue."""
+def _compiled(lang: str, path: str | None = None) -> _Scanner:
+    """The language's lexicon, validated and compiled for one scan per text."""
     source = Path(path) if path else files(__package__).joinpath(f"data/lexicons/{lang}.yaml")
     try:
         lex = _Lexicon.model_validate(yaml.safe_load(source.read_text("utf-8")))
     except (ValidationError, yaml.YAMLError, OSError) as exc:
         raise CusttypeError(f"Invalid cue lexicon {str(source)!r}: {exc}") from None
-    groups = [f"(?P<{name}>{'|'.join(ps)})" for name, ps in lex.cues.items() if ps]
-    return re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")")  # text is lower-cased
+    return _scanner(lex.cues)
 
 
 def find_cues(text: str, lang: str) -> list[Cue]:
@@ -85,8 +196,10 @@ def find_cues(text: str, lang: str) -> list[Cue]:
     """
     if lang not in LANGS:
         return []
+    pattern, categories = _compiled(lang)
     return [
-        Cue(m.lastgroup or "", m.start(), m.end()) for m in _compiled(lang).finditer(text.lower())
+        Cue(categories[m.lastindex or 0], m.start(), m.end())
+        for m in pattern.finditer(text.lower())
     ]
 
 
