@@ -14,6 +14,7 @@ is renewed when it grows large, so memory stays flat on endless streams.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import threading
 from functools import lru_cache
@@ -213,14 +214,15 @@ def _chunk(parts: tuple[_Part, ...], lang: str) -> Chunk:
     if not parts:
         return _EMPTY
     s = _straddle(lang)
+    forms, lemmas, starts, is_word = zip(*parts, strict=True)
     return Chunk(
-        tuple(p[1] for p in parts),
-        tuple(p[0] for p in parts),
-        tuple(p[2] for p in parts),
-        tuple(p[2] + len(p[0]) for p in parts),
-        tuple(p[3] for p in parts),
-        parts[-1][0] in s.lefts,
-        parts[0][0] in s.rights,
+        lemmas,
+        forms,
+        starts,
+        tuple(map(operator.add, starts, map(len, forms))),
+        is_word,
+        forms[-1] in s.lefts,
+        forms[0] in s.rights,
     )
 
 
