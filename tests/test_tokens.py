@@ -129,6 +129,24 @@ def test_layout_and_forms_follow_tokens(lang: str) -> None:
         assert all(text[t.start : t.end].lower() == t.lower for t in items)
 
 
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_locator_finds_each_token_and_the_tokens_of_any_span(lang: str) -> None:
+    """Tokens.locate() gives, per token and per character span, what the full list of token
+    offsets gives (double spaces, empty pieces and spans in the gaps included)."""
+    for text in [*TEXTS[lang], "  two  spaces ,x  ", "a"]:
+        chunks = tokens.tokenize_chunks(text, lang)
+        items = chunks.items()
+        loc = chunks.locate()
+        assert [loc.start(i) for i in range(len(items))] == [t.start for t in items]
+        assert [loc.end(i) for i in range(len(items))] == [t.end for t in items]
+        assert [loc.is_word(i) for i in range(len(items))] == [t.is_word for t in items]
+        for start in range(len(text) + 1):
+            for end in range(start, len(text) + 1):
+                expected = [i for i, t in enumerate(items) if t.end > start and t.start < end]
+                if end > start:
+                    assert list(loc.overlapping(start, end)) == expected, (text, start, end)
+
+
 _MARKED = {
     "ru": [
         "заказ,",

@@ -7,7 +7,6 @@ back to character spans of the original message.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .features import DENSE_NAMES, Analysis, MessageVectorizer, Trace
-from .tokens import Layout
+from .tokens import Locator
 
 MAX_PHRASES = 5
 
@@ -64,7 +63,7 @@ def explain(
         if start[r] == start[r + 1]:
             out.append([])
             continue
-        layout = a.chunks.layout()
+        layout = a.chunks.locate()
         mine = scores[start[r] : start[r + 1]].tolist()
         if a.cues:  # cue features (dense block) are attributed to the tokens inside the cue
             end = x.indptr[r + 1]
@@ -84,7 +83,7 @@ def token_scores(
     return np.bincount(trace.owner, weights=share[trace.slot_key], minlength=n)
 
 
-def _share_cues(a: Analysis, layout: Layout, scores: list[float], dense: list[float]) -> None:
+def _share_cues(a: Analysis, layout: Locator, scores: list[float], dense: list[float]) -> None:
     """Add each cue feature's contribution to the tokens inside that category's cues."""
     cue_names = {f"cue:{c.category}" for c in a.cues}
     for k, name in enumerate(DENSE_NAMES):
@@ -92,14 +91,12 @@ def _share_cues(a: Analysis, layout: Layout, scores: list[float], dense: list[fl
             share = dense[k]
             spans = [c for c in a.cues if f"cue:{c.category}" == name]
             for cue in spans:
-                # tokens are ordered and disjoint: those overlapping the cue are contiguous
-                first = bisect.bisect_right(layout.ends, cue.start)
-                stop = bisect.bisect_left(layout.starts, cue.end)
-                for i in range(first, stop):
-                    scores[i] += share / (len(spans) * (stop - first))
+                inside = layout.overlapping(cue.start, cue.end)
+                for i in inside:
+                    scores[i] += share / (len(spans) * len(inside))
 
 
-def _phrases(analysis: Analysis, layout: Layout, scores: list[float]) -> list[Evidence]:
+def _phrases(analysis: Analysis, layout: Locator, scores: list[float]) -> list[Evidence]:
     top = max(scores, default=0.0)
     if top <= 0:
         return []
@@ -108,7 +105,7 @@ def _phrases(analysis: Analysis, layout: Layout, scores: list[float]) -> list[Ev
     groups: list[tuple[int, int, float]] = []
     free = 0  # the first token not yet in a group
     for i in [i for i, s in enumerate(scores) if s > floor]:
-        if i < free or not layout.is_word[i]:
+        if i < free or not layout.is_word(i):
             continue
         j = i
         total = scores[i]
@@ -124,7 +121,7 @@ def _phrases(analysis: Analysis, layout: Layout, scores: list[float]) -> list[Ev
     for first, last, total in groups:
         if len(out) == MAX_PHRASES:
             break
-        a, b = layout.starts[first], layout.ends[last]
+        a, b = layout.start(first), layout.end(last)
         start, end = norm.span_in_original(a, b)
         key = norm.original[start:end].lower()
         if key in shown:  # the same phrase again adds nothing for the agent

@@ -13,6 +13,7 @@ is renewed when it grows large, so memory stays flat on endless streams.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import re
@@ -159,6 +160,7 @@ class Chunk(NamedTuple):
 
 # the "piece" between two consecutive spaces
 _EMPTY = Chunk((), (), (), (), (), False, False)
+_FORMS = operator.itemgetter(1)  # Chunk.forms, read in C
 
 
 class Layout(NamedTuple):
@@ -205,6 +207,50 @@ class Tokens(NamedTuple):
     def items(self) -> list[Token]:
         starts, ends, is_word = self.layout()
         return list(map(Token, self.forms(), self.lemmas(), starts, ends, is_word))
+
+    def locate(self) -> Locator:
+        """Offsets of single tokens on demand, for readers of a few tokens (evidence)."""
+        return Locator(self)
+
+
+class Locator:
+    """Where a text's tokens lie, found per token by bisection over its pieces instead of
+    building every token's offsets (`Tokens.layout`)."""
+
+    __slots__ = ("_bases", "_chunks", "_firsts")
+
+    def __init__(self, tokens: Tokens) -> None:
+        self._chunks = tokens.chunks
+        # per piece: its first token's number and its first character's offset
+        self._firsts = list(itertools.accumulate(map(len, map(_FORMS, tokens.chunks)), initial=0))
+        self._bases = list(itertools.accumulate((len(p) + 1 for p in tokens.pieces), initial=0))
+
+    def _find(self, i: int) -> tuple[Chunk, int, int]:
+        """Token i's chunk, its index there and the chunk's offset (the last piece whose
+        first token is at most i: pieces without tokens share the next one's number)."""
+        k = bisect.bisect_right(self._firsts, i) - 1
+        return self._chunks[k], i - self._firsts[k], self._bases[k]
+
+    def start(self, i: int) -> int:
+        chunk, j, base = self._find(i)
+        return base + chunk.starts[j]
+
+    def end(self, i: int) -> int:
+        chunk, j, base = self._find(i)
+        return base + chunk.ends[j]
+
+    def is_word(self, i: int) -> bool:
+        chunk, j, _ = self._find(i)
+        return chunk.is_word[j]
+
+    def overlapping(self, start: int, end: int) -> range:
+        """The tokens that overlap characters [start, end): those ending after `start`
+        up to the first starting at or after `end` (tokens are ordered and disjoint)."""
+        k = bisect.bisect_right(self._bases, start) - 1
+        first = self._firsts[k] + bisect.bisect_right(self._chunks[k].ends, start - self._bases[k])
+        k = bisect.bisect_right(self._bases, end) - 1
+        stop = self._firsts[k] + bisect.bisect_left(self._chunks[k].starts, end - self._bases[k])
+        return range(first, stop)
 
 
 _chunk_cache: dict[str, dict[str, Chunk]] = {}
