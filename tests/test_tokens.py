@@ -12,16 +12,19 @@ TEXTS = {
         "Кто-нибудь ответит?! Заказ №xxnum не пришёл, т.е. вообще ничего :( (опять)",
         "ВЕРНИТЕ деньги!!! (срочно) ... договор, п. 5.1, стр.3",
         "доставка; мне нужно сегодня,а не завтра :)",
+        "Спасибо.\nНо где заказ?\n\n:(\n(опять) т.е.\nвсё \n конец",
     ],
     "pl": [
         "Gdzie jest moja paczka?! Czekam juz tydzien, itd. itp. np. kurier nie dzwonil.",
         "Zwrot pieniędzy (xxamount) — proszę pilnie; ul. Długa 5/7 m. 3",
         "NIE MA MOJEJ PACZKI... dlaczego?!?! :( (znowu)",
+        "Dzień dobry.\nGdzie paczka?\r\nnp.\nkurier \n\n itd.",
     ],
     "en": [
         "I can't believe it, I cannot reach anyone!!! Order #xxnum, e.g. yesterday's.",
         "Gonna post this on Twitter/X unless you fix it... U.S. customers only? it broke:( (again)",
         "don't   double  spaces,and\nnew lines\ttabs",
+        "Thanks.\nWhere is it?\n:(\n(again) e.g.\nnow \n\n U.S.\nA.",
     ],
 }
 

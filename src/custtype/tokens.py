@@ -1,7 +1,7 @@
 """Tokens and lemmas: spaCy blank tokenizers, pymorphy3 (ru) and simplemma (pl, en).
 
-spaCy splits text on spaces and tokenises each space-free chunk on its own (prefix, suffix
-and infix rules never cross a space), so the tokens of a chunk, with their lemmas, are
+spaCy splits text at whitespace and tokenises each piece between on its own (prefix, suffix
+and infix rules never cross whitespace), so the tokens of a chunk, with their lemmas, are
 cached per (language, chunk): a chunk seen before costs one dict lookup instead of spaCy's
 Doc and Token objects and a lemmatiser call. The only rules that span a space (Russian
 abbreviations such as "и т.д.") send their text through spaCy whole, and so does a text
@@ -172,9 +172,9 @@ class Layout(NamedTuple):
 
 
 class Tokens(NamedTuple):
-    """A text's tokens kept as its space-separated pieces and their Chunks, so scoring builds
-    no per-token objects; `items()` gives Token objects with character spans when they are
-    needed (evidence)."""
+    """A text's tokens kept as its pieces (between spaces and line breaks) and their Chunks,
+    so scoring builds no per-token objects; `items()` gives Token objects with character
+    spans when they are needed (evidence)."""
 
     pieces: list[str]
     chunks: list[Chunk]  # one per piece
@@ -356,7 +356,9 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
     if spanning is not None and spanning.search(text):
         return _whole(text, lang)
     cache = _chunk_cache.get(lang) or _chunk_cache.setdefault(lang, {})
-    pieces = text.split(" ")  # str.split is several times faster than re.finditer
+    # spaCy splits at any whitespace, so a line break separates pieces as a space does (the
+    # pieces keep their offsets: both are one character); str.split beats re.finditer
+    pieces = (text.replace("\n", " ") if "\n" in text else text).split(" ")
     get = cache.get
     found = [get(piece) for piece in pieces]
     if None in found:
