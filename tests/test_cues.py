@@ -117,3 +117,36 @@ def test_no_pattern_belongs_to_two_categories(lang: str) -> None:
         for p in patterns:
             assert p not in seen, f"{p!r} is in both {seen[p]} and {category}"
             seen[p] = category
+
+
+def test_entries_that_cannot_be_dispatched_still_load_and_match() -> None:
+    """A named group (copied into several branches it would clash) and a class whose first
+    member is "]" and that holds a bar (not a place to split alternatives)."""
+    cues = {"urgency": ["(?P<x>now|asap)!", "[]|]a"], "contest": ["draw", "\\d+ wins"]}
+    scanner = _scanner(cues)
+    text = "now! asap! ]a |a 3 wins draw"
+    got = [
+        Cue(scanner.categories[m.lastindex or 0], m.start(), m.end())
+        for m in scanner.pattern.finditer(text)
+    ]
+    assert got == _reference(cues, text)
+    assert [(c.category, text[c.start : c.end]) for c in got] == [
+        ("urgency", "now!"),
+        ("urgency", "asap!"),
+        ("urgency", "]a"),
+        ("urgency", "|a"),
+        ("contest", "3 wins"),
+        ("contest", "draw"),
+    ]
+
+
+def test_lexicon_whose_entries_clash_is_refused_clearly(tmp_path: Path) -> None:
+    from custtype.errors import CusttypeError
+
+    bad = tmp_path / "en.yaml"
+    bad.write_text(
+        "version: 1\nlang: en\ncues:\n  urgency: ['(?P<x>now)']\n  contest: ['(?P<x>win)']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CusttypeError, match=r"en\.yaml"):
+        _compiled("en", str(bad))

@@ -76,22 +76,25 @@ class _Scanner(NamedTuple):
 
 
 _SPECIAL = frozenset("\\.^$*+?{}[]|()")
-_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # references to groups by number or name
 
 
 def _structure(p: str) -> Iterator[tuple[int, str, int]]:
     """(index, character, group depth) of each character of regex p that is neither escaped
     nor inside a [class]: where its groups open and close and its bars separate."""
-    depth, in_class, escaped = 0, False, False
+    depth, in_class, escaped, first = 0, False, False, -1
     for i, ch in enumerate(p):
         if escaped:
             escaped = False
         elif ch == "\\":
             escaped = True
         elif in_class:
-            in_class = ch != "]"
+            if ch == "^" and i == first:
+                first += 1  # "[^]…]": the "]" is still the class's first member
+            elif ch == "]" and i != first:  # a "]" first in a class is a member
+                in_class = False
         elif ch == "[":
-            in_class = True
+            in_class, first = True, i + 1
         else:
             depth -= ch == ")"
             yield i, ch, depth
@@ -135,6 +138,22 @@ def _first_char(p: str) -> str:
     return ""
 
 
+class _Marked:
+    """Alternatives that end with an empty marker group, and each marker's category."""
+
+    def __init__(self) -> None:
+        self.categories: dict[int, str] = {}
+        self.groups = 0
+
+    def __call__(self, src: str, cat: str) -> str:
+        self.groups += re.compile(src).groups + 1  # the entry's groups close before its marker
+        self.categories[self.groups] = cat
+        return f"(?:{src})()" if src else "()"
+
+    def scanner(self, alternatives: list[str]) -> _Scanner:
+        return _Scanner(re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")"), self.categories)
+
+
 def _scanner(cues: dict[str, list[str]]) -> _Scanner:
     """One pattern that finds, at each word start, the first entry (in lexicon order) that
     matches, as one alternation of every entry would, but dispatched on the first character.
@@ -142,20 +161,22 @@ def _scanner(cues: dict[str, list[str]]) -> _Scanner:
     Python's regex engine skips an alternative that starts with a literal character in one
     comparison; a group per category would be entered at every word start. So the entries
     are grouped by first character (an entry of unknown start joins every group, in its
-    place) and each alternative ends with an empty marker group naming its category.
+    place) and each alternative ends with an empty marker group naming its category. A
+    lexicon whose entries cannot be spelt out or copied (named groups, conditionals) gets
+    the plain alternation.
     """
+    try:
+        return _dispatched(cues)
+    except re.error:
+        marked = _Marked()
+        return marked.scanner([marked(p, cat) for cat, ps in cues.items() for p in ps])
+
+
+def _dispatched(cues: dict[str, list[str]]) -> _Scanner:
     alts = [
         (_first_char(q), q, cat) for cat, ps in cues.items() for p in ps for q in _alternatives(p)
     ]
-    categories: dict[int, str] = {}
-    groups = 0
-
-    def marked(src: str, cat: str) -> str:
-        nonlocal groups
-        groups += re.compile(src).groups + 1  # the entry's own groups close before the marker
-        categories[groups] = cat
-        return f"(?:{src})()" if src else "()"
-
+    marked = _Marked()
     branches = []
     for c in dict.fromkeys(kind for kind, _, _ in alts if len(kind) == 1):
         members = [
@@ -175,7 +196,7 @@ def _scanner(cues: dict[str, list[str]]) -> _Scanner:
     anything = [marked(q, cat) for kind, q, cat in alts if not kind]
     if anything:
         branches.append("(?:" + "|".join(anything) + ")")
-    return _Scanner(re.compile(r"(?<!\w)(?:" + "|".join(branches) + ")"), categories)
+    return marked.scanner(branches)
 
 
 @lru_cache(maxsize=8)
@@ -184,9 +205,9 @@ def _compiled(lang: str, path: str | None = None) -> _Scanner:
     source = Path(path) if path else files(__package__).joinpath(f"data/lexicons/{lang}.yaml")
     try:
         lex = _Lexicon.model_validate(yaml.safe_load(source.read_text("utf-8")))
-    except (ValidationError, yaml.YAMLError, OSError) as exc:
+        return _scanner(lex.cues)
+    except (ValidationError, yaml.YAMLError, OSError, re.error) as exc:
         raise CusttypeError(f"Invalid cue lexicon {str(source)!r}: {exc}") from None
-    return _scanner(lex.cues)
 
 
 def find_cues(text: str, lang: str) -> list[Cue]:
