@@ -76,3 +76,19 @@ def test_a_masked_span_maps_back_whole() -> None:
     i = n.text.index("xxamount")
     start, end = n.span_in_original(i, i + len("xxamount"))
     assert raw[start:end] == "612 złotych"
+
+
+def test_dotted_capital_i_keeps_offsets_of_lower_cased_scans() -> None:
+    """ "İ".lower() is two characters; cues and tokens found on lower-cased text must still
+    point at the right characters of the message."""
+    from custtype.cues import find_cues
+    from custtype.tokens import tokenize
+
+    raw = "İİ İstanbul: did I win the giveaway?"
+    norm = normalize(raw)
+    assert len(norm.text.lower()) == len(norm.text)
+    spans = [norm.span_in_original(c.start, c.end) for c in find_cues(norm.text, "en")]
+    assert "giveaway" in [raw[a:b] for a, b in spans]
+    for t in tokenize(norm.text, "en"):
+        a, b = norm.span_in_original(t.start, t.end)
+        assert raw[a:b].lower().replace("i\u0307", "i") == t.lower

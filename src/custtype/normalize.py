@@ -194,6 +194,9 @@ def normalize(text: str) -> Normalized:
     signals = _signals(text)
     cleaned, origin = _nfkc(text)
     cleaned = _CONTROL.sub(" ", cleaned)  # same length: the map stays valid
+    # the one character whose lower case is longer (İ → i + dot): tokens and cues, found on
+    # lower-cased text, keep the offsets of the text only if lower-casing keeps its length
+    cleaned = cleaned.replace("\u0130", "I")
     cleaned = repair_mixed_script(cleaned)
     cleaned, origin = _mask(cleaned, origin)
     return Normalized(
