@@ -150,7 +150,7 @@ def test_locator_finds_each_token_and_the_tokens_of_any_span(lang: str) -> None:
                     assert list(loc.overlapping(start, end)) == expected, (text, start, end)
 
 
-_PEELED = {
+_MARKED = {
     "ru": ["заказ,", "деньги!", "вопрос.", "А.", "США.", "ПвП.", "жоқ.", "Лукић.", "ђ.",
            "(срочно", "срочно)", "«слово»", "«слово».", "опять...", "т.е.", "(опять),", "да?!",
            "г.", "руб.", ":(слово", "слово:)"],
@@ -162,10 +162,24 @@ _PEELED = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("lang", "piece"), [(k, p) for k, ps in _PEELED.items() for p in ps])
-def test_pieces_peeled_without_spacy_match_spacy(lang: str, piece: str) -> None:
-    """A new "(word)," skips spaCy; abbreviations, special cases, emoticons and a full stop
-    after letters spaCy does not split it from must still come out as spaCy makes them."""
+@pytest.mark.parametrize(("lang", "piece"), [(k, p) for k, ps in _MARKED.items() for p in ps])
+def test_new_pieces_skipping_spacy_match_spacy(lang: str, piece: str) -> None:
+    """A new "word," skips spaCy; abbreviations, special cases, emoticons, punctuation on
+    both sides and a full stop after a letter spaCy does not split it from must still come
+    out as spaCy makes them."""
     tokens._chunk_cache.clear()
     tokens._learn_chunks([piece], lang)
     assert tokens._chunk_cache[lang][piece] == tokens._piece(piece, lang)
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_full_stop_after_every_letter_matches_spacy(lang: str) -> None:
+    """spaCy splits a final "." only after the letters its suffix rule lists, not after
+    every lower-case letter ("жоқ." is one token): checked for each letter up to U+2FFF."""
+    letters = [chr(cp) for cp in range(0x3000) if chr(cp).isalpha()]
+    pieces = [f"ab{letter}." for letter in letters]
+    tokens._chunk_cache.clear()
+    tokens._learn_chunks(pieces, lang)
+    cached = tokens._chunk_cache[lang]
+    wrong = [p for p in pieces if cached[p] != tokens._piece(p, lang)]
+    assert not wrong, wrong[:10]

@@ -291,51 +291,27 @@ def _special_cases(lang: str) -> frozenset[str]:
     return frozenset(_tokenizer(lang).rules)
 
 
-def _peel(piece: str, lang: str, special: frozenset[str]) -> list[str] | None:
-    """The tokens spaCy makes of a word between punctuation ("(word),", "«слово»."), by
-    spaCy's own affix loop and rules, or None where anything else could happen (a special
-    case, an infix, a URL, a core that is not letters): such a piece is left to spaCy.
+_MARKS = frozenset(",!?:;")  # split off after any letter by every language's suffix rules
 
-    The loop strips a prefix and a suffix per round as `Tokenizer._split_affixes` does; the
-    special-case matcher would merge adjacent tokens that spell a special case ("..." from
-    three "."), so a piece where any do is left to spaCy too.
-    """
-    tokenizer = _tokenizer(lang)
-    if tokenizer.token_match is not None:
-        return None
-    prefixes: list[str] = []
-    suffixes: list[str] = []
-    s = piece
-    while True:
-        if s in special:
-            return None
-        found = tokenizer.prefix_search(s)
-        n = len(found.group()) if found else 0
-        found = tokenizer.suffix_search(s[n:]) if s[n:] else None
-        m = len(found.group()) if found else 0
-        if not n and not m:
-            break
-        if (n and s[n:] in special) or (m and s[:-m] in special):
-            return None
-        if n and m and n + m <= len(s):
-            prefixes.append(s[:n])
-            suffixes.append(s[-m:])
-            s = s[n:-m]
-        elif n:
-            prefixes.append(s[:n])
-            s = s[n:]
-        else:
-            suffixes.append(s[-m:])
-            s = s[:-m]
-        if not s:
-            return None
-    if not s.isalpha() or (tokenizer.url_match is not None and tokenizer.url_match(s)):
-        return None
-    tokens = [*prefixes, s, *reversed(suffixes)]
-    for i in range(len(tokens) - 1):
-        if any("".join(tokens[i:j]) in special for j in range(i + 2, len(tokens) + 1)):
-            return None
-    return tokens
+
+@lru_cache(maxsize=4096)
+def _splits_full_stop(lang: str, letter: str) -> bool:
+    """Whether the language's suffix rules split a full stop off after this letter (only
+    after the letters they list: "жоқ." and "A." stay whole)."""
+    found = _tokenizer(lang).suffix_search(f"{letter}.")
+    return found is not None and found.group() == "."
+
+
+def _word_and_mark(piece: str, lang: str, special: frozenset[str]) -> bool:
+    """Whether spaCy makes exactly (word, mark) of the commonest new piece, "word,": letters,
+    then a mark the suffix rules split off after the last one; neither the piece nor the
+    word may be a special case (e.g. "cannot" is two tokens)."""
+    if len(piece) < 2 or piece in special:
+        return False
+    word, mark = piece[:-1], piece[-1]
+    if mark not in _MARKS and not (mark == "." and _splits_full_stop(lang, word[-1])):
+        return False
+    return word.isalpha() and word not in special
 
 
 def _adjacent_parts(tokens: list[str], lang: str) -> tuple[_Part, ...]:
@@ -356,7 +332,7 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
 
     A piece of letters only that is not a special case is one token whatever spaCy's
     prefix, suffix and infix rules (none splits between two letters), so it skips spaCy; so
-    does such a word between punctuation that spaCy's affix rules peel off (`_peel`).
+    does such a word followed by one mark that spaCy splits off after it (two tokens).
     """
     special = _special_cases(lang)
     learnt: dict[str, Chunk] = {}
@@ -366,8 +342,8 @@ def _learn_chunks(pieces: list[str], lang: str) -> None:
             learnt[piece] = _EMPTY
         elif piece.isalpha() and piece not in special:
             learnt[piece] = _chunk(_adjacent_parts([piece], lang), lang)
-        elif (peeled := _peel(piece, lang, special)) is not None:
-            learnt[piece] = _chunk(_adjacent_parts(peeled, lang), lang)
+        elif _word_and_mark(piece, lang, special):
+            learnt[piece] = _chunk(_adjacent_parts([piece[:-1], piece[-1]], lang), lang)
         else:
             rest.append(piece)
     if rest:
