@@ -63,13 +63,13 @@ def explain(
         if start[r] == start[r + 1]:
             out.append([])
             continue
-        layout = a.chunks.locate()
+        loc = a.chunks.locate()
         mine = scores[start[r] : start[r + 1]].tolist()
         if a.cues:  # cue features (dense block) are attributed to the tokens inside the cue
             end = x.indptr[r + 1]
             values = x.data[end - n_dense : end] * directions[predicted[r], dense_start:]
-            _share_cues(a, layout, mine, values.tolist())
-        out.append(_phrases(a, layout, mine))
+            _share_cues(a, loc, mine, values.tolist())
+        out.append(_phrases(a, loc, mine))
     return out
 
 
@@ -83,7 +83,7 @@ def token_scores(
     return np.bincount(trace.owner, weights=share[trace.slot_key], minlength=n)
 
 
-def _share_cues(a: Analysis, layout: Locator, scores: list[float], dense: list[float]) -> None:
+def _share_cues(a: Analysis, loc: Locator, scores: list[float], dense: list[float]) -> None:
     """Add each cue feature's contribution to the tokens inside that category's cues."""
     cue_names = {f"cue:{c.category}" for c in a.cues}
     for k, name in enumerate(DENSE_NAMES):
@@ -91,12 +91,12 @@ def _share_cues(a: Analysis, layout: Locator, scores: list[float], dense: list[f
             share = dense[k]
             spans = [c for c in a.cues if f"cue:{c.category}" == name]
             for cue in spans:
-                inside = layout.overlapping(cue.start, cue.end)
+                inside = loc.overlapping(cue.start, cue.end)
                 for i in inside:
                     scores[i] += share / (len(spans) * len(inside))
 
 
-def _phrases(analysis: Analysis, layout: Locator, scores: list[float]) -> list[Evidence]:
+def _phrases(analysis: Analysis, loc: Locator, scores: list[float]) -> list[Evidence]:
     top = max(scores, default=0.0)
     if top <= 0:
         return []
@@ -105,7 +105,7 @@ def _phrases(analysis: Analysis, layout: Locator, scores: list[float]) -> list[E
     groups: list[tuple[int, int, float]] = []
     free = 0  # the first token not yet in a group
     for i in [i for i, s in enumerate(scores) if s > floor]:
-        if i < free or not layout.is_word(i):
+        if i < free or not loc.is_word(i):
             continue
         j = i
         total = scores[i]
@@ -121,7 +121,7 @@ def _phrases(analysis: Analysis, layout: Locator, scores: list[float]) -> list[E
     for first, last, total in groups:
         if len(out) == MAX_PHRASES:
             break
-        a, b = layout.start(first), layout.end(last)
+        a, b = loc.start(first), loc.end(last)
         start, end = norm.span_in_original(a, b)
         key = norm.original[start:end].lower()
         if key in shown:  # the same phrase again adds nothing for the agent

@@ -171,6 +171,11 @@ class Layout(NamedTuple):
     is_word: list[bool]
 
 
+def _offsets(pieces: list[str]) -> list[int]:
+    """Where each piece starts in its text (one separator after each), and one more."""
+    return list(itertools.accumulate((len(p) + 1 for p in pieces), initial=0))
+
+
 class Tokens(NamedTuple):
     """A text's tokens kept as its pieces (between spaces and line breaks) and their Chunks,
     so scoring builds no per-token objects; `items()` gives Token objects with character
@@ -196,7 +201,7 @@ class Tokens(NamedTuple):
 
     def layout(self) -> Layout:
         """Start and end offsets and word flags of every token, without Token objects."""
-        bases = list(itertools.accumulate((len(p) + 1 for p in self.pieces), initial=0))
+        bases = _offsets(self.pieces)
         pairs = list(zip(bases, self.chunks, strict=False))  # bases has one more
         return Layout(
             [base + start for base, chunk in pairs for start in chunk.starts],
@@ -221,9 +226,9 @@ class Locator:
 
     def __init__(self, tokens: Tokens) -> None:
         self._chunks = tokens.chunks
-        # per piece: its first token's number and its first character's offset
+        # per piece: its first token's number and its offset
         self._firsts = list(itertools.accumulate(map(len, map(_FORMS, tokens.chunks)), initial=0))
-        self._bases = list(itertools.accumulate((len(p) + 1 for p in tokens.pieces), initial=0))
+        self._bases = _offsets(tokens.pieces)
 
     def _find(self, i: int) -> tuple[Chunk, int, int]:
         """Token i's chunk, its index there and the chunk's offset (the last piece whose
