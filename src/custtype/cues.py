@@ -74,8 +74,16 @@ class _Scanner(NamedTuple):
     pattern: re.Pattern[str]
     categories: dict[int, str]
 
+    def find(self, lowered: str) -> list[Cue]:
+        """The cues of a lower-cased text, in order."""
+        return [
+            Cue(self.categories[m.lastindex or 0], m.start(), m.end())
+            for m in self.pattern.finditer(lowered)
+        ]
+
 
 _SPECIAL = frozenset("\\.^$*+?{}[]|()")
+_QUANTIFIERS = ("?", "*", "+", "{")
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # references to groups by number or name
 
 
@@ -121,7 +129,7 @@ def _alternatives(p: str) -> list[str]:
     if not p.startswith("(") or p.startswith("(?") or _BACKREF.search(p):
         return [p]
     end = _close(p)
-    if end is None or p[end + 1 : end + 2] in ("?", "*", "+", "{"):
+    if end is None or p[end + 1 : end + 2] in _QUANTIFIERS:
         return [p]
     rest = p[end + 1 :]
     return [q for inner in _top_alternatives(p[1:end]) for q in _alternatives(inner + rest)]
@@ -130,8 +138,7 @@ def _alternatives(p: str) -> list[str]:
 def _first_char(p: str) -> str:
     """The literal character every match of p starts with, "\\d" for a digit, or "" if
     unknown."""
-    quantified = p[1:2] in ("?", "*", "+", "{")
-    if p and p[0] not in _SPECIAL and not quantified:
+    if p and p[0] not in _SPECIAL and p[1:2] not in _QUANTIFIERS:
         return p[0]
     if p.startswith("\\d") and p[2:3] not in ("?", "*", "{"):
         return "\\d"
@@ -217,11 +224,7 @@ def find_cues(text: str, lang: str) -> list[Cue]:
     """
     if lang not in LANGS:
         return []
-    pattern, categories = _compiled(lang)
-    return [
-        Cue(categories[m.lastindex or 0], m.start(), m.end())
-        for m in pattern.finditer(text.lower())
-    ]
+    return _compiled(lang).find(text.lower())
 
 
 def cue_categories(cues: list[Cue]) -> frozenset[str]:
