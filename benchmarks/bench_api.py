@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import random
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,32 +134,30 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`custtype serve`, as users run it (its JSON access log goes to /dev/null)."""
     cmd = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "custtype.api:create_app",
-        "--factory",
+        "custtype.cli",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
-        "--timeout-keep-alive",
-        "75",  # as `custtype serve`
-        "--log-level",
-        "warning",
     ]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env={**os.environ})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with code {proc.returncode}")
+            raise SystemExit(
+                f"server exited with code {proc.returncode}; run `custtype serve` to see why"
+            )
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return
@@ -168,10 +167,36 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     raise SystemExit("server did not become ready in time")
 
 
+Post = Callable[[str, bytes], Awaitable[str | None]]
+JSON_HEADERS = {"content-type": "application/json"}
+
+
 @asynccontextmanager
-async def client_pool(base: str, connections: int) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Several small httpx clients: one pool's bookkeeping grows with its size, many stay cheap."""
-    per = 8
+async def poster(kind: str, base: str, connections: int) -> AsyncIterator[Post]:
+    """`post(path, body)` over keep-alive connections: None on 200, else why it failed.
+
+    aiohttp by default: on these 2 shared cores httpx spent ~2.2 ms of CPU a request and
+    aiohttp ~0.75 ms, CPU the server under test would otherwise not have.
+    """
+    if kind == "aiohttp":
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=connections)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
+
+            async def post_aiohttp(path: str, body: bytes) -> str | None:
+                try:
+                    async with session.post(path, data=body, headers=JSON_HEADERS) as r:
+                        await r.read()
+                        return None if r.status == 200 else f"HTTP {r.status}"
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    return type(exc).__name__
+
+            yield post_aiohttp
+        return
+    # httpx: several small clients, since one pool's bookkeeping grows with its size
+    per, turn = 8, itertools.count()
     async with AsyncExitStack() as stack:
         limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
         pool = [
@@ -180,22 +205,24 @@ async def client_pool(base: str, connections: int) -> AsyncIterator[list[httpx.A
             )
             for _ in range(max(1, -(-connections // per)))
         ]
-        yield pool
 
+        async def post_httpx(path: str, body: bytes) -> str | None:
+            try:
+                r = await pool[next(turn) % len(pool)].post(
+                    path, content=body, headers=JSON_HEADERS
+                )
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+            return None if r.status_code == 200 else f"HTTP {r.status_code}"
 
-async def send(client: httpx.AsyncClient, path: str, body: dict[str, object]) -> str | None:
-    """POST once; None on 200, else why it failed (status code or exception name)."""
-    try:
-        r = await client.post(path, json=body)
-    except httpx.HTTPError as exc:
-        return type(exc).__name__
-    return None if r.status_code == 200 else f"HTTP {r.status_code}"
+        yield post_httpx
 
 
 async def closed_loop(
+    client: str,
     base: str,
     path: str,
-    bodies: list[dict[str, object]],
+    bodies: list[bytes],
     concurrency: int,
     seconds: float,
     name: str,
@@ -204,15 +231,15 @@ async def closed_loop(
     """`concurrency` clients send back to back for `seconds`."""
     result = Result(name=name, seconds=seconds, items_per_request=items)
     stop = time.perf_counter() + seconds
-    async with client_pool(base, concurrency) as pool:
+    async with poster(client, base, concurrency) as post:
 
         async def worker(k: int) -> None:
-            client, i = pool[k % len(pool)], k
+            i = k
             while time.perf_counter() < stop:
                 body = bodies[i % len(bodies)]
                 i += concurrency
                 t0 = time.perf_counter()
-                why = await send(client, path, body)
+                why = await post(path, body)
                 if why is None:
                     result.latencies.append(time.perf_counter() - t0)
                 else:
@@ -225,20 +252,20 @@ async def closed_loop(
 
 
 async def fixed_rate(
-    base: str, bodies: list[dict[str, object]], rps: float, seconds: float, pid: int
+    client: str, base: str, bodies: list[bytes], rps: float, seconds: float, pid: int
 ) -> tuple[Result, dict[str, float]]:
     """Open loop at `rps` for `seconds`; latency from the planned send time; RSS sampled."""
     result = Result(name=f"fixed {rps:.0f} req/s, {seconds:.0f} s, single", seconds=seconds)
     memory = {"before": tree_rss_mb(pid), "peak": 0.0}
     total = int(rps * seconds)
     connections = 256
-    # waiting here (not in httpx's pool, whose cost grows with its queue) still counts as latency
+    # waiting here (not in a client's pool, whose cost grows with its queue) counts as latency
     gate = asyncio.Semaphore(connections)
-    async with client_pool(base, connections) as pool:
+    async with poster(client, base, connections) as post:
 
         async def one(i: int, planned: float) -> None:
             async with gate:
-                why = await send(pool[i % len(pool)], "/v1/classify", bodies[i % len(bodies)])
+                why = await post("/v1/classify", bodies[i % len(bodies)])
             if why is None:
                 result.latencies.append(time.perf_counter() - planned)
             else:
@@ -303,6 +330,9 @@ def main() -> None:
     ap.add_argument("--rps", type=float, default=200)
     ap.add_argument("--duration", type=float, default=30, help="fixed-rate run (s); 300 = soak")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="load generator's client"
+    )
     ap.add_argument("--max-chars", type=int, default=20_000, help="only messages this short")
     ap.add_argument("--skip-closed", action="store_true", help="only the fixed-rate run")
     ap.add_argument("--write-docs", type=Path, help="replace the bench section of this file")
@@ -311,9 +341,15 @@ def main() -> None:
         raise SystemExit("refusing runs longer than 15 min (fixed rate) or 2 min (closed loop)")
 
     texts = load_messages(max_chars=args.max_chars)
-    singles: list[dict[str, object]] = [{"text": t} for t in texts]
-    batches: list[dict[str, object]] = [
-        {"items": [{"id": j, "text": texts[(i + j) % len(texts)]} for j in range(args.batch_size)]}
+    singles = [json.dumps({"text": t}).encode() for t in texts]
+    batches = [
+        json.dumps(
+            {
+                "items": [
+                    {"id": j, "text": texts[(i + j) % len(texts)]} for j in range(args.batch_size)
+                ]
+            }
+        ).encode()
         for i in range(0, 20 * args.batch_size, args.batch_size)
     ]
     port = free_port()
@@ -322,40 +358,26 @@ def main() -> None:
     results: list[Result] = []
     try:
         wait_ready(base, proc)
-        asyncio.run(closed_loop(base, "/v1/classify", singles, 4, 3, "warm-up", 1))  # discarded
-        if not args.skip_closed:
-            for c in args.concurrency:
-                results.append(
-                    asyncio.run(
-                        closed_loop(
-                            base,
-                            "/v1/classify",
-                            singles,
-                            c,
-                            args.seconds,
-                            f"closed c={c}, single",
-                            1,
-                        )
-                    )
+        warm = closed_loop(args.client, base, "/v1/classify", singles, 4, 3, "warm-up", 1)
+        asyncio.run(warm)  # discarded
+        runs = (
+            []
+            if args.skip_closed
+            else [
+                (path, bodies, c, f"closed c={c}, {what}", items)
+                for path, bodies, what, items in (
+                    ("/v1/classify", singles, "single", 1),
+                    ("/v1/classify/batch", batches, f"batch of {args.batch_size}", args.batch_size),
                 )
-                print(table(results[-1:]).splitlines()[-1], flush=True)
-            for c in args.concurrency:
-                results.append(
-                    asyncio.run(
-                        closed_loop(
-                            base,
-                            "/v1/classify/batch",
-                            batches,
-                            c,
-                            args.seconds,
-                            f"closed c={c}, batch of {args.batch_size}",
-                            args.batch_size,
-                        )
-                    )
-                )
-                print(table(results[-1:]).splitlines()[-1], flush=True)
-        rate, _ = asyncio.run(fixed_rate(base, singles, args.rps, args.duration, proc.pid))
-        results.append(rate)
+                for c in args.concurrency
+            ]
+        )
+        for path, bodies, c, name, items in runs:
+            run = closed_loop(args.client, base, path, bodies, c, args.seconds, name, items)
+            results.append(asyncio.run(run))
+            print(table(results[-1:]).splitlines()[-1], flush=True)
+        rate = fixed_rate(args.client, base, singles, args.rps, args.duration, proc.pid)
+        results.append(asyncio.run(rate)[0])
     finally:
         proc.terminate()
         try:
@@ -365,12 +387,13 @@ def main() -> None:
 
     lengths = sorted(len(t) for t in texts)
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    batch = os.environ.get("CUSTTYPE_MICRO_BATCH", "8")
     env = (
         f"{len(texts)} distinct messages (real public corpus when present; median "
-        f"{lengths[len(lengths) // 2]} characters); server: uvicorn with {args.workers} worker "
-        f"process(es), micro-batch {os.environ.get('CUSTTYPE_MICRO_BATCH', '8')}; client: httpx "
-        f"async on the same {os.cpu_count()} cores; load average at the end {load}; "
-        f"{time.strftime('%Y-%m-%d %H:%M')}"
+        f"{lengths[len(lengths) // 2]} characters); server: `custtype serve --workers "
+        f"{args.workers}` (uvicorn, h11, TCP_NODELAY), micro-batch {batch}; client: "
+        f"{args.client} (async) on the same {os.cpu_count()} cores; load average at the end "
+        f"{load}; {time.strftime('%Y-%m-%d %H:%M')}"
     )
     out = table(results) + f"\n\n{env}"
     print()
