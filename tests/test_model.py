@@ -188,3 +188,57 @@ def test_fast_scores_equal_the_estimator(classifier: Classifier) -> None:
         classifier.estimator.decision_function(x) / classifier.temperature + classifier._bias, 1.0
     )
     assert np.allclose(classifier.probabilities(analyses), expected, atol=1e-12)
+
+
+def test_linear_model_scores_as_the_estimator_it_came_from() -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from custtype.model import LinearModel
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(60, 5)), np.repeat(["a", "b", "c"], 20)
+    fitted = LogisticRegression(max_iter=500).fit(x, y)
+    linear = LinearModel.of(fitted)
+    assert np.allclose(linear.decision_function(x), fitted.decision_function(x), atol=1e-12)
+    assert list(linear.classes_) == ["a", "b", "c"]
+
+
+def test_a_model_file_with_the_sklearn_estimator_still_loads(
+    model_copy: Path, classifier: Classifier
+) -> None:
+    """Model files written before the estimator was stored as plain weights."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    from custtype.model import _sha256
+
+    bundle = joblib.load(model_copy / MODEL_FILE)
+    old = LogisticRegression()
+    old.coef_, old.intercept_ = bundle["estimator"].coef_, bundle["estimator"].intercept_
+    old.classes_ = bundle["estimator"].classes_
+    bundle["estimator"] = old
+    joblib.dump(bundle, model_copy / MODEL_FILE, compress=3)
+    card = json.loads((model_copy / CARD_FILE).read_text())
+    card["sha256"] = _sha256(model_copy / MODEL_FILE)
+    (model_copy / CARD_FILE).write_text(json.dumps(card))
+
+    texts = ["Где мой заказ?! Верните деньги!!!", "Kiedy wyniki konkursu?", "Hello, an invoice?"]
+    loaded = Classifier.load(model_copy)
+    assert isinstance(loaded.estimator, LogisticRegression)
+    got = [p.to_dict() for p in loaded.predict(texts)]
+    assert got == [p.to_dict() for p in classifier.predict(texts)]
+
+
+def test_loading_the_model_does_not_import_scikit_learn() -> None:
+    """The shipped model holds numpy arrays and custtype classes only (fast start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from custtype import Classifier; c = Classifier.load(); "
+        "c.predict(['Где мой заказ?', 'Gdzie paczka?', 'Where is it?']); "
+        "print(sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

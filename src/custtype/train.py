@@ -27,6 +27,7 @@ from .model import (
     CARD_FILE,
     MODEL_FILE,
     Classifier,
+    LinearModel,
     Policy,
     Thresholds,
     _sha256,
@@ -200,7 +201,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     bundle = {
         "vectorizer": vec,
-        "estimator": clf,
+        "estimator": LinearModel.of(clf),
         "labels": list(LABELS),
         "temperature": temperature,
     }
