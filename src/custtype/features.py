@@ -160,6 +160,12 @@ class MessageVectorizer:
         # strings whose hashes are already cached instead of building "w:…"/"b:… …" keys
         self._unigram_cols: dict[str, int] = {}
         self._bigram_cols: dict[tuple[str, str], int] = {}
+        # the idf of every sparse column, joined once (per call it copied ~1 MB)
+        self._idf_all = (
+            np.concatenate([self.lemma_idf_, self.char_idf_])
+            if hasattr(self, "char_idf_")
+            else None
+        )
         # per lemma column and one more (standing for every char column): is it a bigram?
         self._bigram_col = np.zeros(len(getattr(self, "lemma_vocab_", {})) + 1, dtype=bool)
         for term, i in getattr(self, "lemma_vocab_", {}).items():
@@ -174,7 +180,14 @@ class MessageVectorizer:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for name in ("_char_cache", "_lock", "_unigram_cols", "_bigram_cols", "_bigram_col"):
+        for name in (
+            "_char_cache",
+            "_lock",
+            "_unigram_cols",
+            "_bigram_cols",
+            "_bigram_col",
+            "_idf_all",
+        ):
             state.pop(name, None)
         return state
 
@@ -283,8 +296,7 @@ class MessageVectorizer:
             keys, counts = np.unique(flat, return_counts=True)
         rows, col_idx = np.divmod(keys, n_sparse)
         is_char = col_idx >= n_lemma
-        idf = np.concatenate([self.lemma_idf_, self.char_idf_])
-        data = (1.0 + np.log(counts)) * idf[col_idx]
+        data = (1.0 + np.log(counts)) * cast(np.ndarray, self._idf_all)[col_idx]
         block = rows * 2 + is_char
         norms = np.sqrt(np.bincount(block, weights=data * data, minlength=2 * n_docs))
         norms[norms == 0] = 1.0
