@@ -183,3 +183,22 @@ def test_full_stop_after_every_letter_matches_spacy(lang: str) -> None:
     cached = tokens._chunk_cache[lang]
     wrong = [p for p in pieces if cached[p] != tokens._piece(p, lang)]
     assert not wrong, wrong[:10]
+
+
+@pytest.mark.parametrize("lang", ["ru", "pl", "en"])
+def test_trimmed_lexeme_attributes_leave_tokens_as_spacy_makes_them(lang: str) -> None:
+    """The tokenizer computes only lower case and is-space for new words; spaCy's own
+    tokenizer, with every lexeme attribute, must give the same tokens."""
+    import spacy
+
+    full = spacy.blank(lang).tokenizer
+    ours = tokens._tokenizer(lang)
+    assert len(ours.vocab.lex_attr_getters) < len(full.vocab.lex_attr_getters)
+    texts = [
+        *TEXTS[lang],
+        "xxurl xxemail 12,50 zł $5 3.14 1st 2-й 10:30 #42 @user — «ok» „tak” 😡😡!!!",
+        "www.example.com/a?b=1 mail@example.pl C++ U2 e.g. i.e. etc. 5km 24h",
+    ]
+    for text in texts:
+        expected = [(t.lower_, t.idx, t.is_space) for t in full(text)]
+        assert [(t.lower_, t.idx, t.is_space) for t in ours(text)] == expected
