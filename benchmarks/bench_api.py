@@ -391,7 +391,7 @@ def main() -> None:
     env = (
         f"{len(texts)} distinct messages (real public corpus when present; median "
         f"{lengths[len(lengths) // 2]} characters); server: `custtype serve --workers "
-        f"{args.workers}` (uvicorn, h11, TCP_NODELAY), micro-batch {batch}; client: "
+        f"{args.workers}` (uvicorn, httptools, TCP_NODELAY), micro-batch {batch}; client: "
         f"{args.client} (async) on the same {os.cpu_count()} cores; load average at the end "
         f"{load}; {time.strftime('%Y-%m-%d %H:%M')}"
     )

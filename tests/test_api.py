@@ -22,7 +22,7 @@ from custtype.api import Settings, create_app
 from custtype.api import app as app_module
 from custtype.api.batching import Job, MicroBatcher
 from custtype.api.observability import ACCESS_LOGGER, ERROR_LOGGER
-from custtype.api.protocol import NoDelayH11Protocol
+from custtype.api.protocol import NoDelayHttpProtocol
 from custtype.api.service import tags_for
 from custtype.taxonomy import type_name
 
@@ -531,7 +531,7 @@ def test_serve_runs_uvicorn_with_the_factory(monkeypatch: pytest.MonkeyPatch) ->
     assert seen["app"] == "custtype.api:create_app" and seen["factory"] is True
     assert seen["workers"] == 2 and seen["access_log"] is False
     assert seen["timeout_keep_alive"] > 60  # outlives a load balancer's idle connections
-    assert seen["http"] is NoDelayH11Protocol  # else --workers 2 answers ~40 ms late
+    assert seen["http"] is NoDelayHttpProtocol  # else --workers 2 answers ~40 ms late
 
 
 def test_serve_refuses_a_missing_model_before_starting(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from custtype.api.protocol import NoDelayH11Protocol, set_nodelay
+from custtype.api.protocol import NoDelayHttpProtocol, set_nodelay
 
 
 async def _hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -48,7 +48,7 @@ def _nodelay_of_accepted(http: Any) -> list[int]:
 
 
 def test_connections_on_a_pre_bound_socket_have_nagle_off() -> None:
-    flags = _nodelay_of_accepted(NoDelayH11Protocol)
+    flags = _nodelay_of_accepted(NoDelayHttpProtocol)
     assert flags, "no connection was open"
     assert all(flags), flags
 

@@ -26,7 +26,7 @@ from . import errors
 from .batching import MicroBatcher
 from .middleware import GuardMiddleware
 from .observability import Metrics
-from .protocol import NoDelayH11Protocol
+from .protocol import NoDelayHttpProtocol
 from .routes import classify_router, ops_router, reference_router, require_api_key
 from .settings import Settings
 
@@ -175,5 +175,5 @@ def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path
         log_config=log_config(),
         server_header=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpProtocol,
     )
