@@ -31,6 +31,7 @@ from .schemas import (
 )
 from .settings import Settings
 
+_JSON = "application/json"
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 413, 415, 422, 429)
@@ -83,15 +84,18 @@ ops_router = APIRouter(tags=["operations"])
 
 
 @classify_router.post("/classify", response_model=ClassifyResponse)
-def classify(body: ClassifyRequest, batcher: BatcherDep, metrics: MetricsDep) -> dict[str, Any]:
+def classify(body: ClassifyRequest, batcher: BatcherDep, metrics: MetricsDep) -> Response:
     """Classify one message: type, confidence, evidence, strategy and helpdesk tags.
 
     The type is an internal aid for the agent: never show it to the customer.
     """
     try:
-        return service.classify_one(batcher, body, metrics)
+        out = service.classify_one(batcher, body, metrics)
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
+    # validated and serialised here, in this worker thread: for a dict FastAPI would do it in
+    # one more thread-pool round trip (~0.1 ms of CPU a request on this 2-core machine)
+    return Response(ClassifyResponse.model_validate(out).model_dump_json(), media_type=_JSON)
 
 
 @classify_router.post("/classify/batch", response_model=BatchResponse)
