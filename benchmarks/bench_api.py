@@ -1,6 +1,6 @@
 """Load benchmark of the HTTP API on loopback: throughput, latency, errors and server memory.
 
-Starts `uvicorn custtype.api:create_app` as a subprocess on 127.0.0.1 (a free port), then:
+Starts `custtype serve` as a subprocess on 127.0.0.1 (a free port), then:
 
 * closed loop: N concurrent clients (16 and 64) send requests back to back for --seconds
   each, to /v1/classify (one message) and /v1/classify/batch (--batch-size messages);
