@@ -242,3 +242,20 @@ def test_loading_the_model_does_not_import_scikit_learn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_library_without_install_metadata_is_a_clear_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+
+    real = importlib.metadata.version
+
+    def version(lib: str) -> str:
+        if lib == "scipy":
+            raise importlib.metadata.PackageNotFoundError(lib)
+        return real(lib)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    with pytest.raises(ModelError, match=r"trained with scipy [0-9.]+, but it is not installed"):
+        Classifier.load()

@@ -161,12 +161,18 @@ def _sha256(path: Path) -> str:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries the model was built with, read from the installed packages'
     metadata rather than by importing them (scikit-learn alone takes ~0.8 s to import)."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {lib: version(lib) for lib in ("scikit-learn", "numpy", "scipy")}
+    def installed(lib: str) -> str:
+        try:
+            return version(lib)
+        except PackageNotFoundError:  # then no saved version is compatible: a clear refusal
+            return "none"
+
+    return {lib: installed(lib) for lib in ("scikit-learn", "numpy", "scipy")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # (numpy arrays: compare the weights, not the objects)
 class LinearModel:
     """The trained linear layer: one row of weights and an intercept per label, in label order.
 
@@ -232,8 +238,9 @@ def read_card(path: Path) -> dict[str, Any]:
     for lib, parts in (("scikit-learn", 2), ("numpy", 1), ("scipy", 1)):
         if lib in saved and not _compatible(saved[lib], now[lib], parts):
             raise ModelError(
-                f"Model {path.name} was trained with {lib} {saved[lib]}, but {now[lib]} is "
-                f"installed. Install a matching {lib} or retrain with `custtype train`."
+                f"Model {path.name} was trained with {lib} {saved[lib]}, but "
+                + (f"{now[lib]} is installed" if now[lib] != "none" else "it is not installed")
+                + f". Install a matching {lib} or retrain with `custtype train`."
             )
     return card
 
