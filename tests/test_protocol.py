@@ -84,32 +84,28 @@ def test_connections_on_a_pre_bound_socket_have_nagle_off() -> None:
     assert all(flags), flags
 
 
+class _Transport:
+    """Just enough of an asyncio transport for set_nodelay: its socket, or none."""
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
 def test_set_nodelay_leaves_non_tcp_sockets_alone() -> None:
-    class Transport:
-        def __init__(self, sock: socket.socket | None) -> None:
-            self.sock = sock
-
-        def get_extra_info(self, name: str) -> Any:
-            return self.sock if name == "socket" else None
-
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
-        assert set_nodelay(Transport(left)) is False  # type: ignore[arg-type]
-    assert set_nodelay(Transport(None)) is False  # type: ignore[arg-type]
+        assert set_nodelay(_Transport(left)) is False  # type: ignore[arg-type]
+    assert set_nodelay(_Transport(None)) is False  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6])
 def test_set_nodelay_sets_the_flag_on_tcp(family: socket.AddressFamily) -> None:
-    class Transport:
-        def __init__(self, sock: socket.socket) -> None:
-            self.sock = sock
-
-        def get_extra_info(self, name: str) -> Any:
-            return self.sock
-
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-        assert set_nodelay(Transport(sock)) is True  # type: ignore[arg-type]
+        assert set_nodelay(_Transport(sock)) is True  # type: ignore[arg-type]
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 

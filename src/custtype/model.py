@@ -289,12 +289,13 @@ class Classifier:
         self.version = version
         self.card = card or {}
         self.playbook = playbook or load_playbook()
-        coef = np.asarray(estimator.coef_, dtype=np.float64)
+        linear = LinearModel.of(estimator)  # a LinearModel or an older file's estimator
+        coef = linear.coef_
         self._directions = coef - coef.mean(axis=0, keepdims=True)
         # scores as X @ W + b on a contiguous copy made once: the estimator's own
         # decision_function copies the whole coefficient matrix on every call
         self._weights = np.ascontiguousarray(coef.T)
-        self._intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+        self._intercept = linear.intercept_
 
     @classmethod
     def load(
