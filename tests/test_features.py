@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from custtype.features import DENSE_NAMES, MessageVectorizer, analyze
+from custtype.features import DENSE_NAMES, MessageVectorizer, _count_keys, analyze
 
 DOCS = [
     ("Где мой заказ? Жду неделю!", "ru"),
@@ -54,3 +54,33 @@ def test_pickle_round_trip_gives_same_features(fitted: tuple[MessageVectorizer, 
     vec, analyses = fitted
     clone = pickle.loads(pickle.dumps(vec))
     assert (clone.transform(analyses) != vec.transform(analyses)).nnz == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [7],
+        [3, 1, 3, 3, 0, 1, 9],
+        list(range(50, 0, -1)) * 3,
+        [2**60, 5, 2**60, 0],  # too wide to pack with its position: the argsort path
+    ],
+)
+@pytest.mark.parametrize("inverse", [False, True])
+def test_count_keys_matches_numpy_unique(values: list[int], inverse: bool) -> None:
+    flat = np.asarray(values, dtype=np.int64)
+    keys, counts, where = _count_keys(flat, inverse)
+    ref_keys, ref_inverse, ref_counts = np.unique(flat, return_inverse=True, return_counts=True)
+    assert keys.tolist() == ref_keys.tolist()
+    assert counts.tolist() == ref_counts.tolist()
+    if inverse:
+        assert where.tolist() == ref_inverse.tolist()
+
+
+def test_count_keys_on_a_large_random_batch() -> None:
+    flat = np.random.default_rng(0).integers(0, 40_000_000, 200_000)
+    keys, counts, where = _count_keys(flat, inverse=True)
+    ref_keys, ref_inverse, ref_counts = np.unique(flat, return_inverse=True, return_counts=True)
+    assert np.array_equal(keys, ref_keys)
+    assert np.array_equal(counts, ref_counts)
+    assert np.array_equal(where, ref_inverse)

@@ -290,10 +290,7 @@ class MessageVectorizer:
 
         flat = np.concatenate([u_row, b_row, c_row]) * n_sparse
         flat += np.concatenate([u_col, b_col, c_col])
-        if trace:
-            keys, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-        else:
-            keys, counts = np.unique(flat, return_counts=True)
+        keys, counts, inverse = _count_keys(flat, inverse=trace)
         rows, col_idx = np.divmod(keys, n_sparse)
         is_char = col_idx >= n_lemma
         data = (1.0 + np.log(counts)) * cast(np.ndarray, self._idf_all)[col_idx]
@@ -338,6 +335,34 @@ class MessageVectorizer:
             owner=owner,
             token_start=token_start,
         )
+
+
+def _count_keys(flat: np.ndarray, inverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of an int64 array in order, how often each occurs and, if
+    `inverse`, which of them each element is: what np.unique returns, at a third of its
+    cost (it took ~45 µs a message; ~110 with the inverse, which it gets from a separate
+    argsort). The inverse comes from one plain sort of value and position packed together.
+    """
+    n = len(flat)
+    shift = max(n.bit_length(), 1)
+    if not inverse:
+        ordered, perm = np.sort(flat), None
+    elif n and int(flat.max()) < 1 << (62 - shift) and int(flat.min()) >= 0:
+        packed = flat << shift
+        packed |= np.arange(n, dtype=np.int64)
+        packed.sort()
+        ordered, perm = packed >> shift, packed & ((1 << shift) - 1)
+    else:
+        perm = np.argsort(flat, kind="stable")
+        ordered = flat[perm]
+    first = np.ones(n, dtype=bool)  # where a new value starts
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=n)
+    where = np.empty(n if inverse else 0, dtype=np.int64)
+    if perm is not None:
+        where[perm] = np.cumsum(first) - 1
+    return ordered[starts], counts, where
 
 
 class Trace(NamedTuple):
