@@ -570,6 +570,19 @@ def test_dask_engine_resumes(
     assert out.read_bytes() == clean.read_bytes()
 
 
+@pytest.mark.slow
+def test_local_dask_cluster_runs_without_the_worker_profiler() -> None:
+    """The engine's own cluster turns off the 10 ms stack sampler (~8% of worker CPU)."""
+    import dask
+
+    from custtype.batch_dask import dask_client
+
+    with dask_client(None, 1) as client:
+        found = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(found.values()) == [False]
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # ours only
+
+
 def test_run_options_are_checked() -> None:
     with pytest.raises(InputError, match="jobs must be at least 1"):
         batch_run_module.RunOptions(jobs=0).check()

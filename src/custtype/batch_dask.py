@@ -67,13 +67,17 @@ def score_dask(
 @contextmanager
 def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
     """A client of the cluster at `scheduler`, or of a local cluster of `workers` processes."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
         return
+    # the workers' statistical profiler samples every thread's stack every 10 ms: ~8% of
+    # a scoring worker's CPU here, for a dashboard this local cluster does not serve
     with (
+        dask.config.set({"distributed.worker.profile.enabled": False}),
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
