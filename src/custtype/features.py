@@ -339,9 +339,10 @@ class MessageVectorizer:
 
 def _count_keys(flat: np.ndarray, inverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct values of an int64 array in order, how often each occurs and, if
-    `inverse`, which of them each element is: what np.unique returns, at a third of its
-    cost (it took ~45 µs a message; ~110 with the inverse, which it gets from a separate
-    argsort). The inverse comes from one plain sort of value and position packed together.
+    `inverse`, which of them each element is: what np.unique returns, from one plain sort
+    (np.unique runs a separate argsort for the inverse; here value and position are packed
+    into one int64 and sorted together). Measured in place on 3,000 corpus messages:
+    transform 131.5 → 122.0 µs a message with the evidence trace, 117.5 → 115.0 without.
     """
     n = len(flat)
     shift = max(n.bit_length(), 1)
