@@ -18,6 +18,7 @@ import itertools
 import operator
 import re
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
@@ -81,9 +82,6 @@ def _trie_pattern(words: list[str]) -> str:
 class _Straddle(NamedTuple):
     """What a special-case match across a space would look like, lower-cased."""
 
-    pairs: frozenset[tuple[str, str]]  # adjacent tokens inside a multi-token special case
-    last: dict[str, str]  # special case → its last token as the affix rules split it
-    first: dict[str, str]  # special case → its first token
     lefts: frozenset[str]  # tokens that can end a piece before a straddling match
     rights: frozenset[str]  # tokens that can start a piece after one
     # adjacent pair → each pattern holding it, with the position of the pair's second token
@@ -94,43 +92,34 @@ class _Straddle(NamedTuple):
 
 @lru_cache(maxsize=8)
 def _straddle(lang: str) -> _Straddle:
-    """spaCy's special-case matcher runs over the affix-split tokens of the whole text, so a
-    case can match across a space only where the tokens on both sides of it are adjacent in
-    one of its patterns (a piece's edge token may itself be a merged case, e.g. ":(")."""
+    """spaCy's special-case matcher runs over the affix-split tokens of the whole text (each
+    case's pattern is its key as the affix rules split it), so a case can match across a
+    space only where one of its patterns fits the tokens around it; a piece's edge token may
+    itself be a case the matcher merged, e.g. ":(". Cases whose keys differ only in letter
+    case can split differently ("O.O", "o.o"): every one of their patterns counts."""
     import spacy
 
     bare: Any = spacy.blank(lang).tokenizer
     bare.rules = {}
     rules = [key for key in _tokenizer(lang).rules if " " not in key]  # (spanning: see above)
     patterns = {key: tuple(t.lower_ for t in bare(key) if not t.is_space) for key in rules}
-    split = {key.lower(): list(toks) for key, toks in patterns.items()}
-    pairs = frozenset(pair for toks in split.values() for pair in itertools.pairwise(toks))
-    last = {key: toks[-1] for key, toks in split.items() if toks}
-    first = {key: toks[0] for key, toks in split.items() if toks}
-    lefts = {a for a, _ in pairs}
-    rights = {b for _, b in pairs}
+    patterns = {key: toks for key, toks in patterns.items() if toks}  # (whitespace-only keys)
     at_pair: dict[tuple[str, str], set[tuple[tuple[str, ...], int]]] = {}
     splits: dict[str, set[tuple[str, ...]]] = {}
     for key, toks in patterns.items():
         splits.setdefault(key.lower(), set()).add(toks)
         for k in range(1, len(toks)):
             at_pair.setdefault((toks[k - 1], toks[k]), set()).add((toks, k))
+    lefts = {a for a, _ in at_pair}
+    rights = {b for _, b in at_pair}
+    edges = [(key.lower(), toks) for key, toks in patterns.items()]
     return _Straddle(
-        pairs,
-        last,
-        first,
-        frozenset(lefts | {key for key, tok in last.items() if tok in lefts}),
-        frozenset(rights | {key for key, tok in first.items() if tok in rights}),
+        frozenset(lefts | {key for key, toks in edges if toks[-1] in lefts}),
+        frozenset(rights | {key for key, toks in edges if toks[0] in rights}),
         {pair: tuple(sorted(found)) for pair, found in at_pair.items()},
         {key: tuple(sorted(found)) for key, found in splits.items()},
         max(map(len, patterns.values()), default=1),
     )
-
-
-def _may_straddle(s: _Straddle, last: str, first: str) -> bool:
-    ends = (last, s.last.get(last, last))
-    starts = (first, s.first.get(first, first))
-    return any((a, b) in s.pairs for a in ends for b in starts)
 
 
 def _readings(s: _Straddle, token: str) -> tuple[tuple[str, ...], ...]:
@@ -140,34 +129,49 @@ def _readings(s: _Straddle, token: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _fits(
-    s: _Straddle, want: tuple[str, ...], here: tuple[str, ...], rest: list[str], step: int
+    s: _Straddle, want: tuple[str, ...], here: tuple[str, ...], rest: Iterator[str], step: int
 ) -> bool:
     """Whether tokens `want` can be read from `here` (one reading of the nearest token,
-    in walking order) and then from the tokens of `rest`, walking away from the space
+    in walking order) and then from the tokens `rest` yields, walking away from the space
     (`step` 1: rightwards, -1: leftwards, so readings are reversed); the far end may stop
     inside a reading (a pattern can start or end at any token of a merged case)."""
     if want[: len(here)] != here[: len(want)]:
         return False
     if len(want) <= len(here):
         return True
-    return bool(rest) and any(
-        _fits(s, want[len(here) :], reading[::step], rest[1:], step)
-        for reading in _readings(s, rest[0])
+    token = next(rest, None)
+    if token is None:
+        return False
+    later = list(rest)  # each reading walks on over the same tokens
+    return any(
+        _fits(s, want[len(here) :], reading[::step], iter(later), step)
+        for reading in _readings(s, token)
     )
 
 
-def _straddles(s: _Straddle, before: list[str], after: list[str]) -> bool:
-    """Whether a special-case pattern can match across the space between the tokens
-    `before` it (nearest first) and `after` it, each read either as is or as a merged
-    case's pattern (lower-cased: a superset of spaCy's case-sensitive matches)."""
-    for left in _readings(s, before[0]):
-        for right in _readings(s, after[0]):
+def _straddles(s: _Straddle, chunks: list[Chunk], i: int, j: int) -> bool:
+    """Whether a special-case pattern can match across the space between chunk i's last
+    token and chunk j's first (the next chunk holding one), each token read as itself or
+    as a merged case's pattern (lower-cased: a superset of spaCy's case-sensitive
+    matches)."""
+    for left in _readings(s, chunks[i].forms[-1]):
+        for right in _readings(s, chunks[j].forms[0]):
             for pattern, k in s.at_pair.get((left[-1], right[0]), ()):
-                if _fits(s, pattern[k:], right, after[1:], 1) and _fits(
-                    s, pattern[:k][::-1], left[::-1], before[1:], -1
+                after = _walk(chunks, j, 1, s.longest)
+                before = _walk(chunks, i, -1, s.longest)
+                next(after), next(before)  # the edge tokens, read above
+                if _fits(s, pattern[k:], right, after, 1) and _fits(
+                    s, pattern[:k][::-1], left[::-1], before, -1
                 ):
                     return True
     return False
+
+
+def _walk(chunks: list[Chunk], start: int, step: int, count: int) -> Iterator[str]:
+    """Up to `count` token forms from chunk `start` on, walking in `step` direction."""
+    stop = len(chunks) if step > 0 else -1
+    forms = (form for c in range(start, stop, step) for form in chunks[c].forms[::step])
+    return itertools.islice(forms, count)
 
 
 _SEP = " \n "  # joins new pieces for one spaCy call; the newline token breaks any sequence
@@ -472,23 +476,9 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
         j = i + 1
         while j < n and not chunks[j].forms:  # the next piece holding a token
             j += 1
-        if j < n and chunks[j].closes:
-            s = _straddle(lang)
-            if _may_straddle(s, chunks[i].forms[-1], chunks[j].forms[0]) and _straddles(
-                s, _near(chunks[i::-1], -1, s.longest), _near(chunks[j:], 1, s.longest)
-            ):
-                return _whole(text, lang)  # a special case may match across the space
+        if j < n and chunks[j].closes and _straddles(_straddle(lang), chunks, i, j):
+            return _whole(text, lang)  # a special case may match across the space
     return Tokens(pieces, chunks)
-
-
-def _near(chunks: list[Chunk], step: int, count: int) -> list[str]:
-    """The first `count` token forms of `chunks`, each chunk's read in `step` order."""
-    out: list[str] = []
-    for chunk in chunks:
-        out.extend(chunk.forms[::step])
-        if len(out) >= count:
-            break
-    return out[:count]
 
 
 def _piece(piece: str, lang: str) -> Chunk:
