@@ -13,10 +13,11 @@ puts no limit on the request line and headers, so this one does (431, connection
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .errors import error_response
 
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers (h11's own limit is 16 KiB)
 
@@ -74,9 +75,7 @@ class NoDelayHttpProtocol(HttpToolsProtocol):
     def _refuse_head(self) -> None:
         """431 with custtype's JSON error body, then close (the head is never finished)."""
         detail = f"Request line and headers are over the limit of {MAX_HEAD_BYTES:,} bytes."
-        body = json.dumps(
-            {"error": "request_header_fields_too_large", "detail": detail, "request_id": None}
-        ).encode()
+        body = bytes(error_response(431, detail, None).body)  # the API's one error shape
         self.transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"content-type: application/json\r\n"
