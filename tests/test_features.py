@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from custtype import Classifier
 from custtype.features import DENSE_NAMES, MessageVectorizer, _count_keys, analyze
 
 DOCS = [
@@ -84,3 +85,32 @@ def test_count_keys_on_a_large_random_batch() -> None:
     assert np.array_equal(keys, ref_keys)
     assert np.array_equal(counts, ref_counts)
     assert np.array_equal(where, ref_inverse)
+
+
+NEW_WORDS = [
+    ("Перевыпущенной карте так и не пришло оповещение, а менеджер обещал перезвонить", "ru"),
+    ("Kurier zostawił paczkę u sąsiada, który wyjechał na urlop, a infolinia milczy", "pl"),
+    ("The refund was promised thrice; meanwhile the overdraft fees keep piling up", "en"),
+]
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_new_words_learnt_at_once_give_the_same_features(
+    classifier: Classifier, trace: bool
+) -> None:
+    """A batch's new words get their character n-grams with numpy at once (GramIndex); the
+    matrix and the evidence trace must be those of looking each word up on its own."""
+    analyses = [analyze(t, lang) for t, lang in NEW_WORDS + DOCS]
+    at_once = pickle.loads(pickle.dumps(classifier.vectorizer))  # fresh, empty caches
+    one_by_one = pickle.loads(pickle.dumps(classifier.vectorizer))
+    one_by_one._gram_index = None
+    x1, t1 = at_once.transform_traced(analyses, trace=trace)
+    assert at_once._gram_index  # the batch did take the numpy path
+    x2, t2 = one_by_one.transform_traced(analyses, trace=trace)
+    assert x1.nnz > 0
+    for a, b in ((x1.data, x2.data), (x1.indices, x2.indices), (x1.indptr, x2.indptr)):
+        assert a.tobytes() == b.tobytes()
+    if trace:
+        assert t1 is not None and t2 is not None
+        for a, b in zip(t1, t2, strict=True):
+            assert a.tobytes() == b.tobytes()
