@@ -112,23 +112,3 @@ def test_function_words_agree_with_lingua_on_test_split(monkeypatch: pytest.Monk
     assert len(decided) > 100
     for i, code in decided.items():
         assert detect_language(texts[i]) == code, texts[i][:80]
-
-
-def test_script_letter_counts_match_str_isalpha() -> None:
-    """The regexes that count Cyrillic and Latin letters agree with str.isalpha on every code
-    point of their ranges and around them, alone and in runs mixed with other characters."""
-    from custtype.language import _CYRILLIC_LETTERS, _LATIN_LETTERS, _count
-
-    def is_cyrillic(ch: str) -> bool:
-        return ch.isalpha() and "\u0400" <= ch <= "\u04ff"
-
-    def is_latin(ch: str) -> bool:
-        return ch.isalpha() and not is_cyrillic(ch) and (ch.isascii() or "\u00c0" <= ch <= "\u024f")
-
-    chars = [chr(cp) for cp in range(0x3000)]
-    for ch in chars:
-        assert _count(_CYRILLIC_LETTERS, ch) == is_cyrillic(ch), hex(ord(ch))
-        assert _count(_LATIN_LETTERS, ch) == is_latin(ch), hex(ord(ch))
-    mixed = "".join(chars[::7] + chars[3::11] + list("Żółć заказ OK ёЁ 123"))
-    assert _count(_CYRILLIC_LETTERS, mixed) == sum(map(is_cyrillic, mixed))
-    assert _count(_LATIN_LETTERS, mixed) == sum(map(is_latin, mixed))

@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import charclass
+
 # Latin letters that look like Cyrillic ones, and back (seed 002 writes "Кaкой" with Latin a).
 _LAT2CYR = str.maketrans("aAeEoOpPcCxXyKkMTHBi", "аАеЕоОрРсСхХуКкМТНВі")
 _CYR2LAT = str.maketrans("аАеЕоОрРсСхХуКкМТНВ", "aAeEoOpPcCxXyKkMTHB")
@@ -41,9 +43,6 @@ _NUMBERS_RE = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
-_EMOJI = re.compile(
-    "[\U0001f300-\U0001faff\u2600-\u27bf\U0001f1e6-\U0001f1ff\u2b50\u2b55\u203c\u2049]"
-)
 _MULTI_PUNCT = re.compile(r"[!?]{2,}")
 
 
@@ -117,15 +116,14 @@ def repair_mixed_script(text: str) -> str:
 
 
 def _signals(text: str) -> Signals:
-    letters = sum(map(str.isalpha, text))
-    upper = sum(map(str.isupper, text))
+    found = charclass.counts(text)
     return Signals(
         chars=len(text),
         exclamations=text.count("!"),
         questions=text.count("?"),
-        multi_punct=len(_MULTI_PUNCT.findall(text)),
-        caps_ratio=upper / letters if letters >= 8 else 0.0,
-        emoji=len(_EMOJI.findall(text)),
+        multi_punct=len(_MULTI_PUNCT.findall(text)) if "!!" in text or "?" in text else 0,
+        caps_ratio=found.upper / found.alpha if found.alpha >= 8 else 0.0,
+        emoji=found.emoji,
         lines=text.count("\n") + 1,
     )
 
