@@ -307,7 +307,10 @@ class MessageVectorizer:
                 if c is None
             )
             for start, forms, _ in unknown:
-                chars[start : start + len(forms)] = map(self.char_columns, forms)
+                again = list(map(cached, forms))
+                if None in again:  # (only if a thread emptied the bounded cache meanwhile)
+                    again = list(map(self.char_columns, forms))
+                chars[start : start + len(forms)] = again
         packed = cast(list[bytes], chars)
 
         counts_t = np.asarray(n_tokens, dtype=np.int64)
