@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import random
+import re
+import unicodedata
 
 import pytest
 
 from custtype import normalize
 
 norm_mod = importlib.import_module("custtype.normalize")
+_nfkc = norm_mod._nfkc
+_SCRIPT_BOUNDARY = norm_mod._SCRIPT_BOUNDARY
+_LONE_LATIN = norm_mod._LONE_LATIN
 
 
 @pytest.mark.parametrize(
@@ -92,3 +98,54 @@ def test_dotted_capital_i_keeps_offsets_of_lower_cased_scans() -> None:
     for t in tokenize(norm.text, "en"):
         a, b = norm.span_in_original(t.start, t.end)
         assert raw[a:b].lower().replace("i\u0307", "i") == t.lower
+
+
+def nfkc_per_character(text: str) -> tuple[str, list[int]]:
+    """NFKC of each character on its own, with each output character's source position."""
+    out, origin = [], []
+    for i, ch in enumerate(text):
+        norm = unicodedata.normalize("NFKC", ch)
+        out.append(norm)
+        origin += [i] * len(norm)
+    return "".join(out), origin
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Заказ №123… ﬁnally ready",  # № → No, … → ..., ﬁ → fi
+        "ＦＵＬＬ width and ½ and ™ at the end™",
+        "e\u0301 combining acute stays two characters",
+        "𝐁𝐨𝐥𝐝 math letters 😡 and 🇵🇱",
+        "lone \ud83d surrogate and \u2024 one-dot leader",
+        "™",
+    ],
+)
+def test_nfkc_visits_only_changed_characters_with_the_same_result(text: str) -> None:
+    assert not unicodedata.is_normalized("NFKC", text)
+    assert _nfkc(text) == nfkc_per_character(text)
+
+
+def test_nfkc_on_random_texts() -> None:
+    rng = random.Random(5)
+    pool = [chr(cp) for cp in range(0x20, 0x3400, 7)] + list("№…ﬁ½™ＡａⅫ😀𝐀\u0301")
+    for _ in range(500):
+        text = "".join(rng.choices(pool, k=rng.randint(1, 60)))
+        if not unicodedata.is_normalized("NFKC", text):
+            assert _nfkc(text) == nfkc_per_character(text), text
+
+
+# the script-repair gates as first written: one pair scan and a letter-bounded one-letter word
+BOUNDARY = re.compile("[\u0400-\u04ff][A-Za-z]|[A-Za-z][\u0400-\u04ff]")
+LONE = re.compile(r"(?<![^\W\d_])[aAoOcCyYkK](?![^\W\d_])")
+
+
+def test_script_gates_find_what_the_plain_patterns_find() -> None:
+    rng = random.Random(9)
+    pool = [*"aAoOcCyYkKxbXа о с у кжЖёЁ,.!1_\n", "é", "ß", "ǅ"]
+    for _ in range(30_000):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 12)))
+        assert bool(_SCRIPT_BOUNDARY.search(text)) == bool(BOUNDARY.search(text)), text
+        assert [m.start() for m in _LONE_LATIN.finditer(text)] == [
+            m.start() for m in LONE.finditer(text)
+        ], text

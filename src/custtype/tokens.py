@@ -181,7 +181,7 @@ _SEP = " \n "  # joins new pieces for one spaCy call; the newline token breaks a
 def _morph() -> Any:
     import pymorphy3
 
-    return pymorphy3.MorphAnalyzer(lang="ru")
+    return pymorphy3.MorphAnalyzer(lang="ru", result_type=None)  # tuples: no namedtuple each
 
 
 _info_cache: dict[str, dict[str, tuple[str, bool]]] = {}
@@ -193,7 +193,7 @@ def _lemmatize_uncached(word: str, lang: str) -> str:
         return word
     if lang == "ru":
         if any("\u0400" <= ch <= "\u04ff" for ch in word):
-            return str(_morph().parse(word)[0].normal_form).replace("ё", "е")
+            return str(_morph().parse(word)[0][2]).replace("ё", "е")  # the best normal form
         return word
     import simplemma
 
