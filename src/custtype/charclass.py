@@ -3,17 +3,19 @@ table lookup per character in numpy instead of a Python-level call per character
 
 Normalisation (style signals) and language identification both count classes of characters
 in every message; `str.isalpha`/`str.isupper` per character cost ~20 µs on a message of real
-length, the table ~6 µs. The table is built from those same methods, so counts are equal.
+length, the table ~5 µs. The table is built from those same methods, so counts are equal.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 _BMP = 0x10000  # the table covers the Basic Multilingual Plane; the rest is counted apart
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _EMOJI = (  # as normalisation has always counted them
     (0x1F300, 0x1FAFF),
     (0x2600, 0x27BF),
@@ -57,8 +59,7 @@ def _flags(cp: int) -> int:
 @lru_cache(maxsize=1)
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     """The flags of every BMP character (built once, ~10 ms, as `_flags` would give them)
-    plus one last entry without flags that astral characters are first counted as; and per
-    flag combination, its bits."""
+    and, per flag combination, its bits."""
     chars = "".join(map(chr, range(_BMP)))
 
     def within(ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -69,8 +70,8 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
     alpha = np.fromiter(map(str.isalpha, chars), dtype=bool, count=_BMP)
     upper = np.fromiter(map(str.isupper, chars), dtype=bool, count=_BMP)
-    table = np.zeros(_BMP + 1, dtype=np.uint8)
-    table[:_BMP] = (
+    table = np.empty(_BMP, dtype=np.uint8)
+    table[:] = (
         alpha
         | upper << 1
         | within(_EMOJI) << 2
@@ -84,10 +85,12 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 def counts(text: str) -> Counts:
     """How many characters of `text` are letters, capitals, emoji, Cyrillic, Latin letters."""
     table, bits = _tables()
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    per_flags = np.bincount(table[np.minimum(points, _BMP)], minlength=32)
-    if per_flags[0] and (astral := points[points >= _BMP]).size:  # emoji and the like: few
-        for cp in astral.tolist():
-            per_flags[0] -= 1
-            per_flags[_flags(cp)] += 1
+    # UTF-16 units index the table directly; an astral character is two surrogate units,
+    # which have no flags (nor does a lone surrogate, one unit, as str.isalpha says)
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    per_flags = np.bincount(table.take(units), minlength=32)
+    if len(units) != len(text):  # astral characters (emoji and the like): few
+        for ch in _ASTRAL.findall(text):
+            per_flags[0] -= 2
+            per_flags[_flags(ord(ch))] += 1
     return Counts(*(per_flags @ bits).tolist())
