@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,31 @@ def test_function_words_agree_with_lingua_on_test_split(monkeypatch: pytest.Monk
     assert len(decided) > 100
     for i, code in decided.items():
         assert detect_language(texts[i]) == code, texts[i][:80]
+
+
+def test_noise_pattern_removes_what_the_plain_alternation_does() -> None:
+    """The noise pattern has a lookahead for speed; it must remove exactly what the plain
+    alternation removes."""
+    from custtype import language
+
+    plain = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+")
+    rng = random.Random(11)
+    pieces = [
+        "@",
+        "#",
+        "x",
+        "xx",
+        "xxnum",
+        "xxurl ",
+        "http",
+        "https://",
+        "h",
+        "a",
+        "ż",
+        " ",
+        "1",
+        ".",
+    ]
+    for _ in range(20_000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 10)))
+        assert language._NOISE.sub(" ", text) == plain.sub(" ", text), text
