@@ -114,3 +114,37 @@ def test_new_words_learnt_at_once_give_the_same_features(
         assert t1 is not None and t2 is not None
         for a, b in zip(t1, t2, strict=True):
             assert a.tobytes() == b.tobytes()
+
+
+def test_bigrams_from_unigram_columns_match_the_pair_dict(classifier: Classifier) -> None:
+    """Bigram columns are found from the tokens' unigram columns with numpy; the matrix and
+    trace must be those of the per-pair dict, also with empty and one-token messages at the
+    start, middle and end of a batch."""
+    texts = [("", "en"), ("Ok", "en"), *NEW_WORDS, ("", "pl"), *DOCS, ("Жду", "ru"), ("", "ru")]
+    texts += [("не пришел заказ, не пришел ответ, деньги не вернули", "ru")] * 2
+    analyses = [analyze(t, lang) for t, lang in texts]
+    by_keys = classifier.vectorizer
+    by_dict = pickle.loads(pickle.dumps(by_keys))
+    assert by_keys._pair_keys is not None  # the shipped model takes the numpy path
+    by_dict._pair_keys = None
+    x1, t1 = by_keys.transform_traced(analyses)
+    x2, t2 = by_dict.transform_traced(analyses)
+    bigram_cols = np.flatnonzero(by_keys._bigram_col[:-1])
+    assert np.isin(x1.indices, bigram_cols).sum() >= 3  # some bigrams were found
+    for a, b in ((x1.data, x2.data), (x1.indices, x2.indices), (x1.indptr, x2.indptr)):
+        assert a.tobytes() == b.tobytes()
+    assert t1 is not None and t2 is not None
+    for a, b in zip(t1, t2, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_a_bigram_of_lemmas_with_a_space_keeps_the_pair_dict(
+    fitted: tuple[MessageVectorizer, list],
+) -> None:
+    vec, _ = fitted
+    assert vec._pair_keys is not None
+    clone = pickle.loads(pickle.dumps(vec))
+    clone.lemma_vocab_ = {**clone.lemma_vocab_, "b:и т.д. ждать": len(clone.lemma_vocab_)}
+    clone.lemma_idf_ = np.append(clone.lemma_idf_, 1.0)
+    clone._reset_caches()
+    assert clone._pair_keys is None

@@ -183,11 +183,48 @@ class MessageVectorizer:
                     self._bigram_cols[pair] = i
 
         self._gram_index: GramIndex | bool | None = False  # built when first needed (~35 ms)
+        self._pair_keys, self._pair_cols = self._bigram_keys()
+
+    def _bigram_keys(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """Every bigram column keyed by its two lemmas' unigram columns (a × n + b), sorted:
+        a batch's bigrams are then found with one searchsorted over its tokens' unigram
+        columns instead of a dict lookup per token pair. Exact when each bigram term joins
+        two space-free lemmas that are unigram terms too, which fitting guarantees (a
+        document with "a b" has "a" and "b"); otherwise None, and the dict is used."""
+        n = len(getattr(self, "lemma_vocab_", {}))
+        keys, cols = [], []
+        for (a, b), i in self._bigram_cols.items():
+            ca, cb = self._unigram_cols.get(a), self._unigram_cols.get(b)
+            if ca is None or cb is None or " " in a or " " in b:
+                return None, np.empty(0, dtype=np.int64)
+            keys.append(ca * n + cb)
+            cols.append(i)
+        key_arr = np.asarray(keys, dtype=np.int64)
+        order = np.argsort(key_arr)
+        return key_arr[order], np.asarray(cols, dtype=np.int64)[order]
+
+    def _pair_columns(self, uni: np.ndarray, token_start: np.ndarray) -> np.ndarray:
+        """The bigram column (or -1) of each pair of adjacent tokens within a message, in
+        order, from the tokens' unigram columns (see `_bigram_keys`)."""
+        keys = cast(np.ndarray, self._pair_keys)
+        has_next = np.ones(len(uni), dtype=bool)
+        has_next[token_start[1:] - 1] = False  # a message's last token (none if empty)
+        first = np.flatnonzero(has_next)
+        a, b = uni[first], uni[first + 1]
+        known = np.flatnonzero((a >= 0) & (b >= 0))
+        wanted = a[known] * self.n_lemma + b[known]
+        k = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        out = np.full(len(first), -1, dtype=np.int64)
+        if len(keys):
+            out[known] = np.where(keys[k] == wanted, self._pair_cols[k], -1)
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for name in (
             "_gram_index",
+            "_pair_keys",
+            "_pair_cols",
             "_char_cache",
             "_lock",
             "_unigram_cols",
@@ -282,6 +319,7 @@ class MessageVectorizer:
         n_lemma, n_sparse = self.n_lemma, self.n_lemma + self.n_char
         n_dense = len(DENSE_NAMES)
         unigrams, bigrams = self._unigram_cols.get, self._bigram_cols.get
+        by_dict = self._pair_keys is None  # else bigrams come from unigram columns below
         cached = self._char_cache.get
         uni: list[int] = []  # per token: its unigram column or -1
         bi: list[int] = []  # per adjacent token pair: its bigram column or -1
@@ -293,7 +331,8 @@ class MessageVectorizer:
             lemmas = a.chunks.lemmas()
             forms = a.chunks.forms()
             uni.extend(map(unigrams, lemmas, missing))
-            bi.extend(map(bigrams, itertools.pairwise(lemmas), missing))
+            if by_dict:
+                bi.extend(map(bigrams, itertools.pairwise(lemmas), missing))
             looked = list(map(cached, forms))
             if None in looked:
                 unknown.append((len(chars), forms, looked))
@@ -323,7 +362,9 @@ class MessageVectorizer:
         pairs_t = np.maximum(counts_t - 1, 0)
         pair_start = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(pairs_t, out=pair_start[1:])
-        bi_all = np.asarray(bi, dtype=np.int64)
+        bi_all = (
+            np.asarray(bi, dtype=np.int64) if by_dict else self._pair_columns(uni_all, token_start)
+        )
         b_at = np.flatnonzero(bi_all >= 0)
         b_row = np.repeat(np.arange(n_docs, dtype=np.int64), pairs_t)[b_at]
         b_col = bi_all[b_at]
