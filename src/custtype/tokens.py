@@ -4,10 +4,11 @@ spaCy splits text at whitespace and tokenises each piece between on its own (pre
 and infix rules never cross whitespace), so the tokens of a chunk, with their lemmas, are
 cached per (language, chunk): a chunk seen before costs one dict lookup instead of spaCy's
 Doc and Token objects and a lemmatiser call. The only rules that span a space (Russian
-abbreviations such as "и т.д.") send their text through spaCy whole, and so does a text
-where a special case could match across a space (spaCy's special-case matcher works on token
-sequences: a match of ":((" over "broke:( (again)" is dropped but still stops ":(" from
-being merged), so the tokens are exactly spaCy's. Caches are bounded, and the spaCy vocabulary
+abbreviations such as "и т.д.") send their text through spaCy whole; where a special case
+could match across a space (spaCy's special-case matcher works on token sequences: a match of
+":((" over "broke:( (again)" is dropped but still stops ":(" from being merged), the run of
+pieces around that space goes through spaCy together, so the tokens are exactly spaCy's.
+Caches are bounded, and the spaCy vocabulary
 is renewed when it grows large, so memory stays flat on endless streams.
 """
 
