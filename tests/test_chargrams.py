@@ -57,7 +57,7 @@ def test_edge_words_on_a_small_vocabulary() -> None:
     # lengths 2-6 here; words shorter than a gram, longer than the cut, characters outside
     # the vocabulary's alphabet (also beyond the BMP), and repeated words
     words = ["", "к", "каз", "заказ" * 9, "ка😀з", "paczka", "paczka", "ЗАКАЗ", "a" * 30 + "каз"]
-    words += ["ab", "кот", "ю><кот"]
+    words += ["ab", "кот", "ю><кот", "ка\ud83dз"]  # (a lone surrogate, as JSON may carry)
     index = GramIndex(SMALL, (2, 6), _MAX_TOKEN_CHARS, OFFSET)
     got = [unpack(p) for p in index.columns(words)]
     assert got == [by_dict(SMALL, w, 2, 6) for w in words]
@@ -83,3 +83,4 @@ def test_a_vocabulary_too_large_for_int64_codes_is_not_indexed() -> None:
     assert GramIndex.build(vocab, (5, 5), _MAX_TOKEN_CHARS, 0) is None
     assert GramIndex.build(SMALL, (3, 5), _MAX_TOKEN_CHARS, 0) is None  # has 2- and 6-grams
     assert GramIndex.build(SMALL, (2, 6), _MAX_TOKEN_CHARS, 0) is not None
+    assert GramIndex.build({}, (3, 5), _MAX_TOKEN_CHARS, 0) is None

@@ -136,6 +136,8 @@ def test_bigrams_from_unigram_columns_match_the_pair_dict(classifier: Classifier
     assert t1 is not None and t2 is not None
     for a, b in zip(t1, t2, strict=True):
         assert a.tobytes() == b.tobytes()
+    empty = [analyze("", "en"), analyze("", "ru")]  # a batch without a single token
+    assert (by_keys.transform(empty) != by_dict.transform(empty)).nnz == 0  # and no crash
 
 
 def test_a_bigram_of_lemmas_with_a_space_keeps_the_pair_dict(

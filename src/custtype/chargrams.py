@@ -65,15 +65,18 @@ class GramIndex:
     def build(
         cls, vocab: Mapping[str, int], gram_range: tuple[int, int], max_chars: int, offset: int
     ) -> GramIndex | None:
-        """The index, or None for a vocabulary whose codes would not fit an int64 (an
-        alphabet of thousands of characters): such a model looks words up one by one."""
+        """The index, or None for an empty vocabulary or one whose codes would not fit an
+        int64 (an alphabet of thousands of characters): such a model looks words up one by
+        one."""
+        if not vocab:
+            return None
         try:
             return cls(vocab, gram_range, max_chars, offset)
         except ValueError:
             return None
 
     def _symbols(self, text: str) -> np.ndarray:
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         return self._symbol[np.minimum(points, len(self._symbol) - 1)]
 
     def columns(self, words: Sequence[str]) -> list[bytes]:

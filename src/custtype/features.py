@@ -207,6 +207,8 @@ class MessageVectorizer:
         """The bigram column (or -1) of each pair of adjacent tokens within a message, in
         order, from the tokens' unigram columns (see `_bigram_keys`)."""
         keys = cast(np.ndarray, self._pair_keys)
+        if not len(uni):  # (no tokens at all: the last-token marks below would index -1)
+            return np.empty(0, dtype=np.int64)
         has_next = np.ones(len(uni), dtype=bool)
         has_next[token_start[1:] - 1] = False  # a message's last token (none if empty)
         first = np.flatnonzero(has_next)
