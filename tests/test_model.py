@@ -259,3 +259,37 @@ def test_a_library_without_install_metadata_is_a_clear_refusal(
     monkeypatch.setattr(importlib.metadata, "version", version)
     with pytest.raises(ModelError, match=r"trained with scipy [0-9.]+, but it is not installed"):
         Classifier.load()
+
+
+def test_a_large_input_is_scored_in_batches_with_the_same_results(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """predict() scores at most _MAX_BATCH texts together (feature arrays of thousands of
+    messages outgrow the CPU caches); splitting must not change any prediction, and the
+    per-text languages and contexts must stay with their texts."""
+    from custtype import model
+    from custtype.recommend import MessageContext
+
+    texts = [
+        "Где мой заказ? Жду уже неделю!",
+        "Jeśli nie oddacie pieniędzy, idę do UOKiK i do mediów.",
+        "Hi, could you tell me when the store opens on Sunday?",
+        "Что это за сервис, опять ничего не работает!!!",
+        "Dzień dobry, czy mogę zmienić adres dostawy?",
+    ]
+    langs: list[str | None] = ["ru", None, "en", None, "pl"]
+    contexts = [None, MessageContext(channel="phone"), None, MessageContext(channel="chat"), None]
+    whole = classifier.predict(texts, lang=langs, contexts=contexts)
+    monkeypatch.setattr(model, "_MAX_BATCH", 2)
+    calls: list[int] = []
+    real = model.Classifier._predict_batch
+    monkeypatch.setattr(
+        model.Classifier,
+        "_predict_batch",
+        lambda self, t, *rest: calls.append(len(t)) or real(self, t, *rest),
+    )
+    split = classifier.predict(texts, lang=langs, contexts=contexts)
+    assert calls == [2, 2, 1]
+    assert [p.to_dict() for p in split] == [p.to_dict() for p in whole]
+    with pytest.raises(InputError, match="2 contexts for 5 texts"):
+        classifier.predict(texts, contexts=contexts[:2])
