@@ -8,8 +8,8 @@ abbreviations such as "и т.д.") send their text through spaCy whole; where a 
 could match across a space (spaCy's special-case matcher works on token sequences: a match of
 ":((" over "broke:( (again)" is dropped but still stops ":(" from being merged), the run of
 pieces around that space goes through spaCy together, so the tokens are exactly spaCy's.
-Caches are bounded, and the spaCy vocabulary
-is renewed when it grows large, so memory stays flat on endless streams.
+Caches are bounded, and the spaCy vocabulary is renewed when it grows large, so memory stays
+flat on endless streams.
 """
 
 from __future__ import annotations
@@ -472,10 +472,8 @@ def tokenize_chunks(text: str, lang: str) -> Tokens:
         # (a learnt piece is missing again only if a thread emptied the bounded cache)
         found = [get(piece) or _piece(piece, lang) for piece in pieces]
     chunks = cast(list[Chunk], found)
-    n = len(chunks)
-    for i in itertools.compress(range(n), map(_OPENS, chunks)):  # ~13 a message: kept cheap
-        j = _next_holding(chunks, i)
-        if j < n and chunks[j].closes and _straddles(_straddle(lang), chunks, i, j):
+    for i in itertools.compress(range(len(chunks)), map(_OPENS, chunks)):  # ~13 a message
+        if _risky(_straddle(lang), chunks, i, _next_holding(chunks, i)):
             return _segmented(text, pieces, chunks, i, lang)  # a case may match across it
     return Tokens(pieces, chunks)
 
