@@ -18,6 +18,13 @@ import numpy as np
 _COL = np.dtype(np.int32)
 
 
+def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `wanted` is in the sorted, non-empty array `keys`: (index, found); the
+    index of a value not found is meaningless."""
+    k = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return k, keys[k] == wanted
+
+
 class GramIndex:
     """The character n-gram vocabulary as sorted integer codes, to look up many words at once.
 
@@ -101,10 +108,7 @@ class GramIndex:
             if n < self.lo:
                 continue
             at = np.flatnonzero(left[:starts] >= n)
-            wanted = code[at]
-            k = np.searchsorted(self._codes, wanted)
-            k[k == len(self._codes)] = 0
-            hit = self._codes[k] == wanted
+            k, hit = find_sorted(self._codes, code[at])
             found_word.append(owner[at[hit]])
             found_col.append(self._cols[k[hit]])
         word = np.concatenate(found_word) if found_word else np.empty(0, dtype=np.int64)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 import scipy.sparse as sp
 
-from .chargrams import GramIndex
+from .chargrams import GramIndex, find_sorted
 from .cues import CATEGORIES, Cue, find_cues
 from .language import SUPPORTED, detect_language
 from .normalize import Normalized, normalize
@@ -214,11 +214,10 @@ class MessageVectorizer:
         first = np.flatnonzero(has_next)
         a, b = uni[first], uni[first + 1]
         known = np.flatnonzero((a >= 0) & (b >= 0))
-        wanted = a[known] * self.n_lemma + b[known]
-        k = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
         out = np.full(len(first), -1, dtype=np.int64)
         if len(keys):
-            out[known] = np.where(keys[k] == wanted, self._pair_cols[k], -1)
+            k, hit = find_sorted(keys, a[known] * self.n_lemma + b[known])
+            out[known] = np.where(hit, self._pair_cols[k], -1)
         return out
 
     def __getstate__(self) -> dict[str, Any]:
