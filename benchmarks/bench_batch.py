@@ -168,7 +168,7 @@ def custtype_in_process(corpus: Sequence[dict[str, str]], n: int) -> dict[str, f
     """msg/s of Classifier.predict in this process, one core, on the same texts, after one
     warm-up pass (as in a long batch run): evidence off, on, and off with the language given."""
     from custtype import Classifier
-    from custtype.model import freeze_memory
+    from custtype.model.memory import freeze_memory
 
     clf = Classifier.load()
     freeze_memory()  # as the batch workers do

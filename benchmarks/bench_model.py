@@ -58,7 +58,7 @@ def _baseline() -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    from custtype.data import load_split
+    from custtype.training.dataset import load_split
 
     rows = load_split(ROOT / "training_data", "train")
     union = make_union(
@@ -76,7 +76,7 @@ _STATE: dict[str, Any] = {}
 def _worker_init(kind: str, ready: Any) -> None:
     if kind == "custtype":
         from custtype import Classifier
-        from custtype.model import freeze_memory
+        from custtype.model.memory import freeze_memory
 
         model = Classifier.load()
         # load the lazy parts (lingua, pymorphy3, spaCy tokenizers) and freeze, as the API
@@ -131,7 +131,7 @@ def throughput(
 
 def latency(texts: list[str]) -> tuple[float, float]:
     from custtype import Classifier
-    from custtype.model import freeze_memory
+    from custtype.model.memory import freeze_memory
 
     clf = Classifier.load()
     freeze_memory()
@@ -166,7 +166,7 @@ def main() -> None:
 
     import joblib
 
-    from custtype.model import MODEL_FILE, default_model_dir
+    from custtype.model.artifact import MODEL_FILES, default_model_dir
 
     texts = corpus_texts(args.n)
     others = other_texts(args.n)
@@ -198,7 +198,7 @@ def main() -> None:
     os.remove(ROOT / "benchmarks" / ".baseline.joblib")
     p50, p99 = latency(texts[: args.latency])
     total, load = load_time()
-    size = (default_model_dir() / MODEL_FILE).stat().st_size / 1e6
+    size = sum((default_model_dir() / name).stat().st_size for name in MODEL_FILES) / 1e6
 
     print(f"messages: {len(texts)} real corpus messages, mean {mean_len:.0f} characters")
     print(f"throughput: median of {args.repeat} runs each")
@@ -209,7 +209,7 @@ def main() -> None:
             f"{w:>5} | {label:<28} | {ours:>8.0f} | {ref_rate:>14.0f} | {ratio:>5.2f} | {mem:>7.0f}"
         )
     print(f"single message latency (with evidence, warm): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    print(f"model file: {size:.1f} MB; import + load: {total:.2f} s (load alone {load:.2f} s)")
+    print(f"model files: {size:.1f} MB; import + load: {total:.2f} s (load alone {load:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from custtype import Classifier
+from custtype import Assistant, Classifier, load_playbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -15,6 +15,11 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(scope="session")
 def classifier() -> Classifier:
     return Classifier.load()
+
+
+@pytest.fixture(scope="session")
+def assistant(classifier: Classifier) -> Assistant:
+    return Assistant(classifier, load_playbook())
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from custtype import LANGS, TYPES, Classifier, InputError, MessageContext, load_playbook
+from custtype import LANGS, TYPES, Assistant, Classifier, InputError, MessageContext, load_playbook
 from custtype.api import Settings, create_app
 from custtype.api import app as app_module
 from custtype.api.batching import Job, MicroBatcher
@@ -37,8 +37,8 @@ SECRET = "ZEBRA-7781-SECRET"
 
 
 @pytest.fixture(scope="module")
-def app(classifier: Classifier) -> Iterator[FastAPI]:
-    application = create_app(Settings(warmup=False), classifier=classifier)
+def app(assistant: Assistant) -> Iterator[FastAPI]:
+    application = create_app(Settings(warmup=False), assistant=assistant)
     yield application
 
 
@@ -63,13 +63,13 @@ def metric(client: TestClient, name: str, **labels: str) -> float:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_classify_matches_the_library_contract(
-    client: TestClient, classifier: Classifier, lang: str
+    client: TestClient, assistant: Assistant, lang: str
 ) -> None:
     text = MESSAGES[lang]
     r = client.post("/v1/classify", json={"text": text, "channel": "social"})
     assert r.status_code == 200
     body = r.json()
-    expected = classifier.predict([text], contexts=[MessageContext(channel="social")])[0].to_dict()
+    expected = assistant.advise([text], contexts=[MessageContext(channel="social")])[0].to_dict()
     tags = body.pop("tags")
     assert body.pop("customer_id") is None
     assert body == json.loads(json.dumps(expected))
@@ -230,8 +230,8 @@ def test_batch_size_limit(client: TestClient, n: int, status: int) -> None:
         assert r.json()["count"] == n
 
 
-def test_a_lower_batch_limit_from_settings(classifier: Classifier) -> None:
-    app = create_app(Settings(warmup=False, max_batch_items=2), classifier=classifier)
+def test_a_lower_batch_limit_from_settings(assistant: Assistant) -> None:
+    app = create_app(Settings(warmup=False, max_batch_items=2), assistant=assistant)
     with TestClient(app) as c:
         items = [{"id": i, "text": "Где мой заказ?"} for i in range(3)]
         r = c.post("/v1/classify/batch", json={"items": items})
@@ -286,33 +286,33 @@ def test_recommend_applies_context_rules(client: TestClient) -> None:
 # -- operations -----------------------------------------------------------------------
 
 
-def test_health_and_readiness(client: TestClient, classifier: Classifier) -> None:
+def test_health_and_readiness(client: TestClient, assistant: Assistant) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz").json()
     assert ready == {
         "status": "ready",
-        "model_version": classifier.version,
-        "playbook_version": classifier.playbook.version,
+        "model_version": assistant.version,
+        "playbook_version": assistant.playbook.version,
     }
 
 
-def test_not_ready_before_the_lifespan_ran(classifier: Classifier) -> None:
-    c = TestClient(create_app(Settings(warmup=False), classifier=classifier))  # no `with`
+def test_not_ready_before_the_lifespan_ran(assistant: Assistant) -> None:
+    c = TestClient(create_app(Settings(warmup=False), assistant=assistant))  # no `with`
     assert c.get("/healthz").status_code == 200
     r = c.get("/readyz")
     assert r.status_code == 503 and "not loaded" in r.json()["detail"]
 
 
 def test_lifespan_loads_the_model_once(
-    monkeypatch: pytest.MonkeyPatch, classifier: Classifier
+    monkeypatch: pytest.MonkeyPatch, assistant: Assistant
 ) -> None:
     calls: list[Settings] = []
 
-    def fake_load(settings: Settings) -> Classifier:
+    def fake_load(settings: Settings) -> Assistant:
         calls.append(settings)
-        return classifier
+        return assistant
 
-    monkeypatch.setattr(app_module, "load_classifier", fake_load)
+    monkeypatch.setattr(app_module, "load_assistant", fake_load)
     with TestClient(create_app(Settings(warmup=False))) as c:
         for _ in range(3):
             assert c.post("/v1/classify", json={"text": MESSAGES["pl"]}).status_code == 200
@@ -387,10 +387,10 @@ def _boom() -> None:
 
 
 def test_last_resort_500_logs_without_message_and_keeps_serving(
-    classifier: Classifier, caplog: pytest.LogCaptureFixture
+    assistant: Assistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    app = create_app(Settings(warmup=False), classifier=classifier)
+    app = create_app(Settings(warmup=False), assistant=assistant)
     app.add_api_route("/boom", _boom)
     with TestClient(app) as c:
         r = c.get("/boom")
@@ -407,8 +407,8 @@ def test_last_resort_500_logs_without_message_and_keeps_serving(
 
 
 @pytest.fixture(scope="module")
-def keyed(classifier: Classifier) -> Iterator[TestClient]:
-    app = create_app(Settings(warmup=False, api_key="s3cret-ключ"), classifier=classifier)
+def keyed(assistant: Assistant) -> Iterator[TestClient]:
+    app = create_app(Settings(warmup=False, api_key="s3cret-ключ"), assistant=assistant)
     with TestClient(app) as c:
         yield c
 
@@ -455,13 +455,13 @@ def test_no_key_needed_when_unset(client: TestClient) -> None:
     assert client.get("/v1/types").status_code == 200
 
 
-def test_cors_is_off_unless_configured(client: TestClient, classifier: Classifier) -> None:
+def test_cors_is_off_unless_configured(client: TestClient, assistant: Assistant) -> None:
     preflight = {"Origin": "https://desk.example.com", "Access-Control-Request-Method": "POST"}
     r = client.options("/v1/classify", headers=preflight)
     assert "access-control-allow-origin" not in r.headers
     app = create_app(
         Settings(warmup=False, cors_origins="https://desk.example.com, https://b.example"),
-        classifier=classifier,
+        assistant=assistant,
     )
     with TestClient(app) as c:
         ok = c.options("/v1/classify", headers=preflight)
@@ -497,7 +497,7 @@ def test_agent_page_is_served_with_a_strict_csp(client: TestClient) -> None:
 
 
 def test_page_script_never_writes_html_from_strings(repo_root: Path) -> None:
-    js = (repo_root / "src/custtype/static/app.js").read_text("utf-8")
+    js = (repo_root / "src/custtype/resources/static/app.js").read_text("utf-8")
     for forbidden in (
         r"\.innerHTML\b",
         r"\.outerHTML\b",
@@ -511,8 +511,8 @@ def test_page_script_never_writes_html_from_strings(repo_root: Path) -> None:
 
 
 def test_page_labels_exist_in_three_languages(repo_root: Path) -> None:
-    html = (repo_root / "src/custtype/static/index.html").read_text("utf-8")
-    js = (repo_root / "src/custtype/static/app.js").read_text("utf-8")
+    html = (repo_root / "src/custtype/resources/static/index.html").read_text("utf-8")
+    js = (repo_root / "src/custtype/resources/static/app.js").read_text("utf-8")
     keys = set(re.findall(r'data-i18n="([A-Za-z]+)"', html))
     assert keys
     for lang in LANGS:
@@ -552,9 +552,9 @@ def _job(text: str, agent_lang: str | None = None) -> Job:
     return Job(text, None, MessageContext(text=text), agent_lang)
 
 
-def test_micro_batches_give_the_same_results_as_one_by_one(classifier: Classifier) -> None:
+def test_micro_batches_give_the_same_results_as_one_by_one(assistant: Assistant) -> None:
     texts = [f"{MESSAGES[lang]} #{i}" for i in range(12) for lang in LANGS]
-    batcher = MicroBatcher(classifier, max_batch=8)
+    batcher = MicroBatcher(assistant, max_batch=8)
     try:
         with ThreadPoolExecutor(max_workers=len(texts)) as pool:
             got = list(pool.map(lambda t: batcher.submit(_job(t)).to_dict(), texts))
@@ -563,9 +563,7 @@ def test_micro_batches_give_the_same_results_as_one_by_one(classifier: Classifie
     assert max(batcher.sizes) > 1, "concurrent requests should have shared a model call"
     assert max(batcher.sizes) <= 8 and sum(batcher.sizes) == len(texts)
     for text, result in zip(texts, got, strict=True):
-        assert (
-            result == classifier.predict([text], contexts=[MessageContext(text=text)])[0].to_dict()
-        )
+        assert result == assistant.advise([text], contexts=[MessageContext(text=text)])[0].to_dict()
 
 
 class _Flaky:
@@ -574,11 +572,11 @@ class _Flaky:
     def __init__(self, inner: Classifier) -> None:
         self.inner, self.calls = inner, []
 
-    def predict(self, texts: list[str], **kw: Any) -> list[Any]:
+    def predict(self, texts: list[str], *args: Any, **kw: Any) -> list[Any]:
         self.calls.append(len(texts))
         if "BAD" in texts:
             raise InputError("text #0 is bad")
-        return self.inner.predict(texts, **kw)
+        return self.inner.predict(texts, *args, **kw)
 
 
 def _wait_until(condition: Any, timeout: float = 10.0) -> None:
@@ -588,16 +586,16 @@ def _wait_until(condition: Any, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def test_one_failing_message_fails_alone(classifier: Classifier) -> None:
-    flaky = _Flaky(classifier)
-    batcher = MicroBatcher(flaky, max_batch=8)  # type: ignore[arg-type]
+def test_one_failing_message_fails_alone(assistant: Assistant) -> None:
+    flaky = _Flaky(assistant.classifier)
+    batcher = MicroBatcher(Assistant(flaky, assistant.playbook), max_batch=8)  # type: ignore[arg-type]
     gate, entered = threading.Event(), threading.Event()
     original = flaky.predict
 
-    def slow_first(texts: list[str], **kw: Any) -> list[Any]:
+    def slow_first(texts: list[str], *args: Any, **kw: Any) -> list[Any]:
         entered.set()
         gate.wait(10)  # hold the first call so the others queue up into one batch
-        return original(texts, **kw)
+        return original(texts, *args, **kw)
 
     flaky.predict = slow_first  # type: ignore[method-assign]
     try:
@@ -622,8 +620,8 @@ def test_one_failing_message_fails_alone(classifier: Classifier) -> None:
     assert 3 in flaky.calls  # "ok 1", "BAD", "ok 2" were tried together first
 
 
-def test_batcher_stops_after_queued_jobs(classifier: Classifier) -> None:
-    batcher = MicroBatcher(classifier)
+def test_batcher_stops_after_queued_jobs(assistant: Assistant) -> None:
+    batcher = MicroBatcher(assistant)
     assert batcher.submit(_job(MESSAGES["pl"], agent_lang="en")).strategy.lang == "en"
     batcher.close()
     assert not batcher._thread.is_alive()

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from custtype import Classifier
+from custtype import Assistant
 from custtype.api import Settings, create_app
 
 J = "application/json"
@@ -26,8 +26,8 @@ LIMIT = 5_000_000
 
 
 @pytest.fixture(scope="module")
-def app(classifier: Classifier) -> FastAPI:
-    return create_app(Settings(warmup=False), classifier=classifier)
+def app(assistant: Assistant) -> FastAPI:
+    return create_app(Settings(warmup=False), assistant=assistant)
 
 
 @pytest.fixture(scope="module")
@@ -331,10 +331,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_url(classifier: Classifier) -> Iterator[str]:
+def live_url(assistant: Assistant) -> Iterator[str]:
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(warmup=False), classifier=classifier),
+        create_app(Settings(warmup=False), assistant=assistant),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -392,9 +392,9 @@ def test_real_socket_garbage_keeps_the_server_up(live_url: str) -> None:
     assert r.status_code == 200
 
 
-def test_a_flood_gets_429_not_a_growing_queue(classifier: Classifier) -> None:
+def test_a_flood_gets_429_not_a_growing_queue(assistant: Assistant) -> None:
     """Over max_in_flight concurrent /v1 requests, the extra one is refused with 429."""
-    app = create_app(Settings(warmup=False, max_in_flight=1), classifier=classifier)
+    app = create_app(Settings(warmup=False, max_in_flight=1), assistant=assistant)
     release = anyio.Event()
     statuses: list[int] = []
 

@@ -14,7 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from custtype import Classifier
+from custtype import Assistant
 from custtype.api import Settings, create_app
 
 MAX_EXAMPLES = 30
@@ -26,11 +26,11 @@ KEYED_APP = create_app(Settings(warmup=False, api_key=KEY))
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _loaded(classifier: Classifier) -> Iterator[None]:
+def _loaded(assistant: Assistant) -> Iterator[None]:
     """Run both apps' lifespans with the session's model, so case.call() finds it loaded."""
     with ExitStack() as stack:
         for app in (OPEN_APP, KEYED_APP):
-            app.state.preloaded = classifier
+            app.state.preloaded = assistant
             stack.enter_context(TestClient(app))
         yield
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from custtype import Classifier, InputError
-from custtype import batch_run as batch_run_module
+from custtype import Assistant, InputError
 from custtype.batch import OUTPUT_COLUMNS, ScoreOptions, score_file, score_frame
-from custtype.batch_read import file_format
-from custtype.batch_write import OutputJob, TextWriter
+from custtype.batch import run as batch_run_module
+from custtype.batch.read import file_format
+from custtype.batch.write import OutputJob, TextWriter
 from custtype.cli import app
 
 DATA = Path(__file__).parent / "data"
@@ -101,10 +101,10 @@ def test_unknown_extension_is_refused(name: str) -> None:
 
 
 @pytest.mark.parametrize("lang", sorted(SAMPLES))
-def test_score_frame_agrees_with_predict(classifier: Classifier, lang: str) -> None:
+def test_score_frame_agrees_with_predict(assistant: Assistant, lang: str) -> None:
     df = pd.DataFrame({"text": [SAMPLES[lang]], "other": [7]}, index=[42])
-    out = score_frame(df, classifier)
-    pred = classifier.predict([SAMPLES[lang]])[0]
+    out = score_frame(df, assistant)
+    pred = assistant.advise([SAMPLES[lang]])[0]
     row = out.loc[42]
     assert row["other"] == 7
     assert row["custtype_type"] == pred.type
@@ -130,11 +130,11 @@ def test_score_frame_agrees_with_predict(classifier: Classifier, lang: str) -> N
         (["a"], "must be a string, got list"),
     ],
 )
-def test_score_frame_marks_bad_rows(classifier: Classifier, value: object, problem: str) -> None:
+def test_score_frame_marks_bad_rows(assistant: Assistant, value: object, problem: str) -> None:
     df = pd.DataFrame(
         {"text": [SAMPLES["en"], value, SAMPLES["pl"]]}, index=["a", "b", "c"], dtype=object
     )
-    out = score_frame(df, classifier, evidence=False)
+    out = score_frame(df, assistant, evidence=False)
     assert list(out.index) == ["a", "b", "c"]
     assert out.at["b", "custtype_type"] is None and out.at["b", "custtype_outcome"] is None
     assert "row b" in out.at["b", "custtype_error"] and problem in out.at["b", "custtype_error"]
@@ -143,20 +143,20 @@ def test_score_frame_marks_bad_rows(classifier: Classifier, value: object, probl
     assert out["custtype_evidence"].isna().all()  # evidence off
 
 
-def test_score_frame_keeps_a_duplicate_index_and_names_ids(classifier: Classifier) -> None:
+def test_score_frame_keeps_a_duplicate_index_and_names_ids(assistant: Assistant) -> None:
     df = pd.DataFrame(
         {"text": [SAMPLES["en"], "", SAMPLES["ru"]], "ref": ["x1", "x2", "x3"]}, index=[5, 5, 6]
     )
-    out = score_frame(df, classifier, id_column="ref", evidence=False)
+    out = score_frame(df, assistant, id_column="ref", evidence=False)
     assert list(out.index) == [5, 5, 6] and out["ref"].tolist() == ["x1", "x2", "x3"]
     errors = out["custtype_error"].tolist()
     assert errors[0] is None and errors[2] is None
     assert errors[1].startswith("row 5 (id 'x2'): column 'text' is empty")
 
 
-def test_score_frame_exactly_20000_chars_is_scored(classifier: Classifier) -> None:
+def test_score_frame_exactly_20000_chars_is_scored(assistant: Assistant) -> None:
     text = ("Where is my order? " * 1100)[:20_000]
-    out = score_frame(pd.DataFrame({"text": [text]}), classifier, evidence=False)
+    out = score_frame(pd.DataFrame({"text": [text]}), assistant, evidence=False)
     assert out.at[0, "custtype_error"] is None
     assert out.at[0, "custtype_outcome"] in ("type", "none", "undetermined")
 
@@ -171,24 +171,24 @@ def test_score_frame_exactly_20000_chars_is_scored(classifier: Classifier) -> No
     ],
 )
 def test_score_frame_refuses_bad_arguments(
-    classifier: Classifier, kwargs: dict[str, Any], match: str
+    assistant: Assistant, kwargs: dict[str, Any], match: str
 ) -> None:
     with pytest.raises(InputError, match=match):
-        score_frame(pd.DataFrame({"text": ["hi"]}), classifier, **kwargs)
+        score_frame(pd.DataFrame({"text": ["hi"]}), assistant, **kwargs)
 
 
-def test_predict_frame_and_lang_column(classifier: Classifier) -> None:
+def test_predict_frame_and_lang_column(assistant: Assistant) -> None:
     df = pd.DataFrame({"text": [SAMPLES["pl"], SAMPLES["en"]], "lng": [" PL", "xx"]})
-    out = score_frame(df, classifier, lang_column="lng", evidence=False)
+    out = score_frame(df, assistant, lang_column="lng", evidence=False)
     assert out.at[0, "custtype_language"] == "pl" and out.at[0, "custtype_error"] is None
     assert "column 'lng' has 'xx'" in out.at[1, "custtype_error"]
-    framed = classifier.predict_frame(df[["text"]])
+    framed = score_frame(df[["text"]], assistant)
     assert set(OUTPUT_COLUMNS) <= set(framed.columns) and len(framed) == 2
 
 
-def test_strategy_json_and_replaced_columns(classifier: Classifier) -> None:
+def test_strategy_json_and_replaced_columns(assistant: Assistant) -> None:
     df = pd.DataFrame({"text": [SAMPLES["ru"]], "custtype_type": ["stale"]})
-    out = score_frame(df, classifier, strategy="json", evidence=False)
+    out = score_frame(df, assistant, strategy="json", evidence=False)
     assert list(out.columns).count("custtype_type") == 1
     assert out.at[0, "custtype_type"] != "stale"
     strategy = json.loads(out.at[0, "custtype_strategy"])
@@ -575,7 +575,7 @@ def test_local_dask_cluster_runs_without_the_worker_profiler() -> None:
     """The engine's own cluster turns off the 10 ms stack sampler (~8% of worker CPU)."""
     import dask
 
-    from custtype.batch_dask import dask_client
+    from custtype.batch.dask import dask_client
 
     with dask_client(None, 1) as client:
         found = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))

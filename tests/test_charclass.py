@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from custtype.charclass import Counts, counts
+from custtype.text.charclass import Counts, counts
 
 # the emoji normalisation has always counted, as its regex was written
 EMOJI = re.compile(

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from custtype import Classifier
-from custtype.chargrams import GramIndex
-from custtype.features import _MAX_TOKEN_CHARS, _char_grams
+from custtype.model.chargrams import GramIndex
+from custtype.model.vectorizer import _MAX_TOKEN_CHARS, _char_grams
 
 OFFSET = 1000
 

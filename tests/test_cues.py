@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
 import yaml
 
-from custtype.cues import CATEGORIES, Cue, _compiled, _scanner, find_cues
-from custtype.normalize import normalize
+from custtype.resources import resource
+from custtype.text.cues import CATEGORIES, Cue, _compiled, _scanner, find_cues
+from custtype.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _lexicon(lang: str) -> dict[str, list[str]]:
-    text = files("custtype").joinpath(f"data/lexicons/{lang}.yaml").read_text("utf-8")
+    text = resource(f"lexicons/{lang}.yaml").read_text("utf-8")
     return dict(yaml.safe_load(text)["cues"])
 
 
@@ -102,13 +102,10 @@ def test_unsupported_language_has_no_cues() -> None:
 @pytest.mark.parametrize("lang", ["ru", "pl", "en"])
 def test_no_pattern_belongs_to_two_categories(lang: str) -> None:
     """One scan reports one category per position, so a shared pattern would hide a cue."""
-    from importlib.resources import files
 
     import yaml
 
-    cues = yaml.safe_load(
-        files("custtype").joinpath(f"data/lexicons/{lang}.yaml").read_text("utf-8")
-    )
+    cues = yaml.safe_load(resource(f"lexicons/{lang}.yaml").read_text("utf-8"))
     seen: dict[str, str] = {}
     for category, patterns in cues["cues"].items():
         for p in patterns:

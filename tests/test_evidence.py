@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from custtype import Classifier
-from custtype.evidence import explain, token_scores
-from custtype.features import _char_grams, analyze
+from custtype.model.evidence import explain, token_scores
+from custtype.model.vectorizer import _char_grams
+from custtype.text.analysis import analyze
 
 MESSAGES = [
     "Где мой заказ?! Жду уже неделю, сколько можно!!! Верните деньги, иначе пойду в суд.",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from custtype import detect_language
-from custtype.language import by_function_words
+from custtype.text.language import by_function_words
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,9 +98,9 @@ def test_function_words_settle_long_polish_and_english(text: str, lang: str) -> 
 def test_function_words_agree_with_lingua_on_test_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """Wherever the shortcut decides, the detector without it (lingua and its rule that
     prefers a supported runner-up) gives the same language."""
-    from custtype import language
-    from custtype.data import load_split
-    from custtype.normalize import normalize
+    from custtype.text import language
+    from custtype.text.normalize import normalize
+    from custtype.training.dataset import load_split
 
     texts = [normalize(r.message.text).text for r in load_split(ROOT / "training_data", "test")]
     decided = {
@@ -119,7 +119,7 @@ def test_function_words_agree_with_lingua_on_test_split(monkeypatch: pytest.Monk
 def test_noise_pattern_removes_what_the_plain_alternation_does() -> None:
     """The noise pattern has a lookahead for speed; it must remove exactly what the plain
     alternation removes."""
-    from custtype import language
+    from custtype.text import language
 
     plain = re.compile(r"[@#]\w+|\bxx(?:url|email|phone|amount|num)\b|https?://\S+")
     rng = random.Random(11)

@@ -9,9 +9,9 @@ import unicodedata
 
 import pytest
 
-from custtype import normalize
+from custtype.text.normalize import normalize
 
-norm_mod = importlib.import_module("custtype.normalize")
+norm_mod = importlib.import_module("custtype.text.normalize")
 _nfkc = norm_mod._nfkc
 _SCRIPT_BOUNDARY = norm_mod._SCRIPT_BOUNDARY
 _LONE_LATIN = norm_mod._LONE_LATIN
@@ -87,8 +87,8 @@ def test_a_masked_span_maps_back_whole() -> None:
 def test_dotted_capital_i_keeps_offsets_of_lower_cased_scans() -> None:
     """ "İ".lower() is two characters; cues and tokens found on lower-cased text must still
     point at the right characters of the message."""
-    from custtype.cues import find_cues
-    from custtype.tokens import tokenize
+    from custtype.text.cues import find_cues
+    from custtype.text.tokens import tokenize
 
     raw = "İİ İstanbul: did I win the giveaway?"
     norm = normalize(raw)

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from custtype import Classifier, load_playbook, type_name
+from custtype import Assistant, load_playbook, type_name
 from custtype.api import Settings, create_app
 
 pytestmark = pytest.mark.slow
@@ -57,9 +57,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(classifier: Classifier, settings: Settings) -> Iterator[str]:
+def _serve(assistant: Assistant, settings: Settings) -> Iterator[str]:
     port = _free_port()
-    app = create_app(settings, classifier=classifier)
+    app = create_app(settings, assistant=assistant)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
@@ -75,13 +75,13 @@ def _serve(classifier: Classifier, settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base_url(classifier: Classifier) -> Iterator[str]:
-    yield from _serve(classifier, Settings(warmup=False))
+def base_url(assistant: Assistant) -> Iterator[str]:
+    yield from _serve(assistant, Settings(warmup=False))
 
 
 @pytest.fixture(scope="module")
-def keyed_url(classifier: Classifier) -> Iterator[str]:
-    yield from _serve(classifier, Settings(warmup=False, api_key=KEY))
+def keyed_url(assistant: Assistant) -> Iterator[str]:
+    yield from _serve(assistant, Settings(warmup=False, api_key=KEY))
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from custtype import InputError
+from custtype.analytics.report import build_report, gather
 from custtype.batch import ScoreOptions, score_file
 from custtype.cli import app
-from custtype.report import build_report, gather
 
 runner = CliRunner()
 XSS = "<script>alert('x')</script>"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custtype import tokens
-from custtype.tokens import Token, tokenize
+from custtype.text import tokens
+from custtype.text.tokens import Token, tokenize
 
 TEXTS = {
     "ru": [

@@ -6,9 +6,10 @@ trigger of an adverse action.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from .errors import (
+from custtype.advice import Advice, Assistant
+from custtype.errors import (
     CusttypeError,
     DataError,
     InputError,
@@ -17,18 +18,22 @@ from .errors import (
     UnknownLanguageError,
     UnknownTypeError,
 )
-from .evidence import Evidence
-from .language import detect_language
-from .model import Classifier, Prediction
-from .normalize import normalize
-from .playbook import Playbook, Strategy, load_playbook
-from .recommend import MessageContext, Recommendation, recommend
-from .taxonomy import LABELS, LANGS, TYPES, type_name
+from custtype.model.classifier import Classifier, Prediction
+from custtype.model.evidence import Evidence
+from custtype.strategy.context import MessageContext
+from custtype.strategy.playbook import Playbook, Strategy, load_playbook
+from custtype.strategy.rules import Recommendation, recommend
+from custtype.taxonomy import CHANNELS, LABELS, LANGS, TYPES, type_name
+from custtype.text.language import detect_language
+from custtype.text.normalize import normalize
 
 __all__ = [
+    "CHANNELS",
     "LABELS",
     "LANGS",
     "TYPES",
+    "Advice",
+    "Assistant",
     "Classifier",
     "CusttypeError",
     "DataError",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import CusttypeError
+from custtype.errors import CusttypeError
 
 app = typer.Typer(
     add_completion=False,
@@ -90,15 +90,15 @@ def classify(
     playbook: PlaybookOpt = None,
 ) -> None:
     """Classify one message: type, confidence, evidence and the strategy for the agent."""
-    from .model import Classifier
-    from .recommend import MessageContext
+    from custtype.advice import Assistant
+    from custtype.strategy.context import MessageContext
 
     if text == "-":
         text = sys.stdin.read()
     try:
-        clf = Classifier.load(model, playbook=playbook)
+        assistant = Assistant.load(model, playbook=playbook)
         ctx = MessageContext(channel=channel) if channel else None
-        pred = clf.predict(
+        pred = assistant.advise(
             [text],
             lang=lang.value if lang else None,
             contexts=[ctx],
@@ -114,7 +114,7 @@ def classify(
     if fmt is Format.json:
         _emit(out)
         return
-    from .taxonomy import type_name
+    from custtype.taxonomy import type_name
 
     name = type_name(
         pred.type if pred.outcome == "type" else ("none" if pred.outcome == "none" else None),
@@ -144,7 +144,8 @@ def strategy(
     """The service strategy for a type, with the context rules applied."""
     from pydantic import ValidationError
 
-    from .recommend import MessageContext, recommend
+    from custtype.strategy.context import MessageContext
+    from custtype.strategy.rules import recommend
 
     try:
         ctx = MessageContext(channel=channel, text=text, repeat_contacts=repeat_contacts)
@@ -167,7 +168,7 @@ def types(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """List the seven customer types with their keys and names."""
-    from .taxonomy import TYPES, type_name
+    from custtype.taxonomy import TYPES, type_name
 
     rows = [{"key": t, "name": type_name(t, lang.value)} for t in TYPES]
     if fmt is Format.json:
@@ -183,7 +184,7 @@ def data_check(
     language: Annotated[bool, typer.Option(help="Check each text's language.")] = True,
 ) -> None:
     """Validate the labelled data: schema, labels, language, duplicates, overlap, counts."""
-    from .data import check_dataset
+    from custtype.training.dataset import check_dataset
 
     report = check_dataset(root, check_language=language)
     langs = sorted({k[1] for k in report.counts})
@@ -221,7 +222,7 @@ def data_import(
     name: Annotated[str | None, typer.Option(help="File name to write (default: SRC's).")] = None,
 ) -> None:
     """Add labelled messages to the data: validated, de-duplicated against what is there."""
-    from .data import import_file
+    from custtype.training.dataset import import_file
 
     try:
         result = import_file(src, root, split, name)
@@ -243,7 +244,7 @@ def train(
     """Train a model on DATA/train, evaluate on DATA/test, write OUT/<version>/."""
     import logging
 
-    from .train import train as run
+    from custtype.training.train import train as run
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -276,7 +277,7 @@ def evaluate(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Score DATA/test with a model: figures, confusion matrix and reliability PNGs."""
-    from .report_eval import evaluate_model
+    from custtype.training.evaluation import evaluate_model
 
     try:
         result = evaluate_model(model, data, out, corpus)
@@ -323,7 +324,7 @@ def serve(
     playbook: PlaybookOpt = None,
 ) -> None:
     """Run the HTTP API and the agent page (settings also from CUSTTYPE_* variables)."""
-    from .api import serve as run
+    from custtype.api import serve as run
 
     run(host=host, port=port, workers=workers, model=model, playbook=playbook)
 
@@ -414,7 +415,7 @@ def score(
     playbook: PlaybookOpt = None,
 ) -> None:
     """Score every row of a file: all input columns kept, custtype_* columns added."""
-    from .batch import ScoreOptions, score_file
+    from custtype.batch import ScoreOptions, score_file
 
     opts = ScoreOptions(
         text_column=text_column,
@@ -491,8 +492,8 @@ def profile(
     """Per customer: type distribution, dominant type, support, stability and strategy."""
     from collections import Counter
 
-    from .batch import ScoreOptions
-    from .profile import ProfileOptions, profile_file
+    from custtype.analytics.profiles import ProfileOptions, profile_file
+    from custtype.batch.score import ScoreOptions
 
     popts = ProfileOptions(
         customer_column,
@@ -550,7 +551,7 @@ def report(
     title: Annotated[str, typer.Option(help="Title of the page.")] = "Customer-type report",
 ) -> None:
     """A self-contained HTML report: distributions, confidence, evidence terms, errors."""
-    from .report import build_report
+    from custtype.analytics.report import build_report
 
     try:
         data = build_report(source, output, channel_column, date_column, title)

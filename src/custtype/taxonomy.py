@@ -1,19 +1,34 @@
-"""The seven customer types and their names in ru/pl/en, read from data/taxonomy.yaml."""
+"""The product's vocabularies: the seven types (names in ru/pl/en, from resources/taxonomy.yaml),
+the supported languages and the contact channels. One source for each."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.resources import files
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .errors import UnknownLanguageError, UnknownTypeError
+from custtype.errors import UnknownLanguageError, UnknownTypeError
+from custtype.resources import resource
 
 Lang = Literal["ru", "pl", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "pl", "en")
 NONE = "none"
+
+Channel = Literal[
+    "phone",
+    "call_transcript",
+    "chat",
+    "messenger",
+    "email",
+    "contact_form",
+    "letter",
+    "social",
+    "review",
+    "other",
+]
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
 
 
 class _Names(BaseModel):
@@ -31,7 +46,7 @@ class _Taxonomy(BaseModel):
 
 @lru_cache(maxsize=1)
 def _taxonomy() -> _Taxonomy:
-    raw = yaml.safe_load(files(__package__).joinpath("data/taxonomy.yaml").read_text("utf-8"))
+    raw = yaml.safe_load(resource("taxonomy.yaml").read_text("utf-8"))
     return _Taxonomy.model_validate(raw)
 
 

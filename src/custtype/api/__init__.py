@@ -6,7 +6,7 @@ of an adverse action.
 
 from __future__ import annotations
 
-from .app import create_app, serve
-from .settings import Settings
+from custtype.api.app import create_app, serve
+from custtype.api.settings import Settings
 
 __all__ = ["Settings", "create_app", "serve"]

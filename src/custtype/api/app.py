@@ -8,7 +8,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
-from ..errors import CusttypeError
-from ..model import Classifier, default_model_dir, freeze_memory, read_card
-from ..playbook import load_playbook
-from . import errors
-from .batching import MicroBatcher
-from .middleware import GuardMiddleware
-from .observability import Metrics
-from .protocol import NoDelayHttpProtocol
-from .routes import classify_router, ops_router, reference_router, require_api_key
-from .settings import Settings
+from custtype import __version__
+from custtype.advice import Assistant
+from custtype.api import errors
+from custtype.api.batching import MicroBatcher
+from custtype.api.middleware import GuardMiddleware
+from custtype.api.observability import Metrics
+from custtype.api.protocol import NoDelayHttpProtocol
+from custtype.api.routes import classify_router, ops_router, reference_router, require_api_key
+from custtype.api.settings import Settings
+from custtype.errors import CusttypeError
+from custtype.model.artifact import default_model_dir, read_card
+from custtype.model.memory import freeze_memory
+from custtype.resources import resource
+from custtype.strategy.playbook import load_playbook
 
 log = logging.getLogger("custtype.api")
-STATIC_DIR = Path(str(files("custtype").joinpath("static")))
+STATIC_DIR = Path(str(resource("static")))
 _WARMUP = (
     "Здравствуйте, подскажите, где мой заказ?",
     "Dzień dobry, gdzie jest moje zamówienie?",
@@ -55,33 +57,33 @@ DESCRIPTION = (
 )
 
 
-def load_classifier(settings: Settings) -> Classifier:
+def load_assistant(settings: Settings) -> Assistant:
     """Load the model and playbook named by the settings, then score one message per language."""
-    clf = Classifier.load(settings.model, playbook=settings.playbook)
+    assistant = Assistant.load(settings.model, playbook=settings.playbook)
     if settings.warmup:
-        clf.predict(list(_WARMUP))
+        assistant.advise(list(_WARMUP))
     freeze_memory()
-    return clf
+    return assistant
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model once (in a worker thread) before the first request; drop it at shutdown."""
     settings: Settings = app.state.settings
-    clf: Classifier | None = app.state.preloaded
-    if clf is None:
-        clf = await anyio.to_thread.run_sync(load_classifier, settings)
+    assistant: Assistant | None = app.state.preloaded
+    if assistant is None:
+        assistant = await anyio.to_thread.run_sync(load_assistant, settings)
     batcher = MicroBatcher(
-        clf, max_batch=settings.micro_batch, on_batch=app.state.metrics.batch_size.observe
+        assistant, max_batch=settings.micro_batch, on_batch=app.state.metrics.batch_size.observe
     )
-    app.state.classifier, app.state.batcher = clf, batcher
-    app.state.metrics.model_info.labels(clf.version).set(1)
-    log.info(json.dumps({"event": "model_loaded", "model_version": clf.version}))
+    app.state.assistant, app.state.batcher = assistant, batcher
+    app.state.metrics.model_info.labels(assistant.version).set(1)
+    log.info(json.dumps({"event": "model_loaded", "model_version": assistant.version}))
     try:
         yield
     finally:
         if app.state.batcher is batcher:
-            app.state.classifier, app.state.batcher = None, None
+            app.state.assistant, app.state.batcher = None, None
         await anyio.to_thread.run_sync(batcher.close)
 
 
@@ -89,10 +91,10 @@ def _page() -> HTMLResponse:
     return HTMLResponse(STATIC_DIR.joinpath("index.html").read_text("utf-8"), headers=_PAGE_HEADERS)
 
 
-def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """Build the app; the model is loaded when the lifespan starts (`with TestClient(app)`).
 
-    `classifier` skips loading (tests, or an app embedded beside other code that has one).
+    `assistant` skips loading (tests, or an app embedded beside other code that has one).
 
     Example: ``uvicorn.run(create_app(Settings(api_key="s3cret")))``
     """
@@ -105,9 +107,9 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.classifier = None
+    app.state.assistant = None
     app.state.batcher = None
-    app.state.preloaded = classifier
+    app.state.preloaded = assistant
     errors.install(app)
     guarded = [Depends(require_api_key)]
     app.include_router(classify_router, dependencies=guarded)

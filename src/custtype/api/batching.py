@@ -8,8 +8,6 @@ is scored at once: batching adds no waiting, it only forms when requests queue u
 
 from __future__ import annotations
 
-import json
-import logging
 import queue
 import threading
 from collections import deque
@@ -17,10 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from ..model import MAX_CHARS, Classifier, Prediction
-from ..recommend import MessageContext
-
-log = logging.getLogger("custtype.api")
+from custtype.advice import Advice, Assistant
+from custtype.model.classifier import MAX_CHARS
+from custtype.strategy.context import MessageContext
 
 
 @dataclass
@@ -31,7 +28,7 @@ class Job:
     lang: str | None
     context: MessageContext
     agent_lang: str | None
-    future: Future[Prediction] = field(default_factory=Future)
+    future: Future[Advice] = field(default_factory=Future)
 
 
 class MicroBatcher:
@@ -39,12 +36,12 @@ class MicroBatcher:
 
     def __init__(
         self,
-        classifier: Classifier,
+        assistant: Assistant,
         max_batch: int = 8,
         max_chars: int = MAX_CHARS,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self.classifier = classifier
+        self.assistant = assistant
         self.max_batch = max_batch
         self.max_chars = max_chars
         self.sizes: deque[int] = deque(maxlen=1000)  # recent batch sizes
@@ -55,7 +52,7 @@ class MicroBatcher:
         self._thread = threading.Thread(target=self._run, name="custtype-batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job, timeout: float = 120.0) -> Prediction:
+    def submit(self, job: Job, timeout: float = 120.0) -> Advice:
         """Queue one message and wait for its prediction (errors are re-raised here)."""
         self._queue.put(job)
         return job.future.result(timeout=timeout)
@@ -97,28 +94,18 @@ class MicroBatcher:
             self.sizes.append(len(batch))
             if self._on_batch is not None:
                 self._on_batch(len(batch))
-            groups: dict[str | None, list[Job]] = {}
-            for job in batch:
-                groups.setdefault(job.agent_lang, []).append(job)
-            for agent_lang, jobs in groups.items():
-                self._score(jobs, agent_lang)
+            self._score(batch)
 
-    def _score(self, jobs: list[Job], agent_lang: str | None) -> None:
-        """Score jobs together; if that fails, one by one so one bad job fails alone."""
-        try:
-            preds = self.classifier.predict(
-                [j.text for j in jobs],
-                lang=[j.lang for j in jobs],
-                contexts=[j.context for j in jobs],
-                agent_lang=agent_lang,
-            )
-        except Exception as exc:
-            if len(jobs) == 1:
-                jobs[0].future.set_exception(exc)
-                return
-            log.warning(json.dumps({"event": "batch_retry_one_by_one", "size": len(jobs)}))
-            for job in jobs:
-                self._score([job], agent_lang)
-            return
-        for job, pred in zip(jobs, preds, strict=True):
-            job.future.set_result(pred)
+    def _score(self, jobs: list[Job]) -> None:
+        """Score jobs together; a job that cannot be scored fails alone."""
+        results = self.assistant.advise_each(
+            [j.text for j in jobs],
+            [j.lang for j in jobs],
+            [j.context for j in jobs],
+            [j.agent_lang for j in jobs],
+        )
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, Exception):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import CusttypeError, UnknownTypeError
+from custtype.errors import CusttypeError, UnknownTypeError
 
 _CODES = {
     400: "bad_request",

@@ -16,8 +16,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
-from .observability import Metrics, log_access, log_unhandled
+from custtype.api.errors import error_response
+from custtype.api.observability import Metrics, log_access, log_unhandled
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPES = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")

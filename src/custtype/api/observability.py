@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ..taxonomy import LANGS
+from custtype.taxonomy import LANGS
 
 ACCESS_LOGGER = "custtype.api.access"
 ERROR_LOGGER = "custtype.api.error"

@@ -17,7 +17,7 @@ import socket
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .errors import error_response
+from custtype.api.errors import error_response
 
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers (h11's own limit is 16 KiB)
 

@@ -10,14 +10,11 @@ from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..errors import InputError, UnknownTypeError
-from ..model import Classifier
-from ..recommend import CHANNELS, Recommendation, recommend
-from ..taxonomy import LABELS, LANGS, TYPES, type_name
-from . import service
-from .batching import MicroBatcher
-from .observability import Metrics
-from .schemas import (
+from custtype.advice import Assistant
+from custtype.api import service
+from custtype.api.batching import MicroBatcher
+from custtype.api.observability import Metrics
+from custtype.api.schemas import (
     BatchRequest,
     BatchResponse,
     ClassifyRequest,
@@ -29,7 +26,10 @@ from .schemas import (
     TypeInfo,
     TypesResponse,
 )
-from .settings import Settings
+from custtype.api.settings import Settings
+from custtype.errors import InputError, UnknownTypeError
+from custtype.strategy.rules import Recommendation, recommend
+from custtype.taxonomy import CHANNELS, LABELS, LANGS, TYPES, type_name
 
 _JSON = "application/json"
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
@@ -38,12 +38,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_classifier(request: Request) -> Classifier:
-    """The model loaded by the lifespan handler."""
-    clf = getattr(request.app.state, "classifier", None)
-    if clf is None:
+async def get_assistant(request: Request) -> Assistant:
+    """The model and playbook loaded by the lifespan handler."""
+    assistant = getattr(request.app.state, "assistant", None)
+    if assistant is None:
         raise HTTPException(503, "The model is not loaded yet; retry shortly.")
-    return cast(Classifier, clf)
+    return cast(Assistant, assistant)
 
 
 async def get_batcher(request: Request) -> MicroBatcher:
@@ -74,7 +74,7 @@ async def require_api_key(
         raise HTTPException(401, "Invalid API key.", headers={"WWW-Authenticate": "ApiKey"})
 
 
-ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
@@ -100,17 +100,17 @@ def classify(body: ClassifyRequest, batcher: BatcherDep, metrics: MetricsDep) ->
 
 @classify_router.post("/classify/batch", response_model=BatchResponse)
 def classify_batch(
-    body: BatchRequest, clf: ClassifierDep, metrics: MetricsDep, request: Request
+    body: BatchRequest, assistant: AssistantDep, metrics: MetricsDep, request: Request
 ) -> dict[str, Any]:
     """Classify up to 1,000 messages; order kept, ids echoed, a bad text gets a per-item error."""
     limit = cast(Settings, request.app.state.settings).max_batch_items
     if len(body.items) > limit:
         raise HTTPException(422, f"items: at most {limit} items per batch, got {len(body.items)}.")
-    return service.classify_batch(clf, body.items, metrics)
+    return service.classify_batch(assistant, body.items, metrics)
 
 
 @reference_router.get("/types", response_model=TypesResponse)
-def types(clf: ClassifierDep) -> dict[str, Any]:
+def types(assistant: AssistantDep) -> dict[str, Any]:
     """The seven types with their names in ru/pl/en, plus the none/undetermined names."""
     return {
         "types": [TypeInfo(key=t, names={c: type_name(t, c) for c in LANGS}) for t in TYPES],
@@ -119,29 +119,29 @@ def types(clf: ClassifierDep) -> dict[str, Any]:
         "labels": list(LABELS),
         "langs": list(LANGS),
         "channels": list(CHANNELS),
-        "notice": dict(clf.playbook.notice),
+        "notice": dict(assistant.playbook.notice),
     }
 
 
 @reference_router.get("/strategies/{type_key}", response_model=Recommendation)
 def strategy(
     type_key: Annotated[str, Path(description="A type key or 'none'.", max_length=64)],
-    clf: ClassifierDep,
+    assistant: AssistantDep,
     lang: Annotated[LangCode, Query(description="Language of the strategy.")] = "en",
 ) -> Recommendation:
     """The strategy for a type (no context rules applied)."""
     try:
-        return recommend(type_key, lang, playbook=clf.playbook)
+        return recommend(type_key, lang, playbook=assistant.playbook)
     except UnknownTypeError as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @reference_router.post("/recommend", response_model=Recommendation)
-def recommend_route(body: RecommendRequest, clf: ClassifierDep) -> Recommendation:
+def recommend_route(body: RecommendRequest, assistant: AssistantDep) -> Recommendation:
     """The strategy for a type given the context of the contact (channel, repeats, flags)."""
     try:
         return recommend(
-            body.type, body.lang, service.context_of(body, body.text), playbook=clf.playbook
+            body.type, body.lang, service.context_of(body, body.text), playbook=assistant.playbook
         )
     except UnknownTypeError as exc:
         raise HTTPException(422, f"type: {exc}") from None
@@ -154,9 +154,11 @@ async def healthz() -> Health:
 
 
 @ops_router.get("/readyz", response_model=Health, responses={503: {"model": ErrorResponse}})
-async def readyz(clf: ClassifierDep) -> Health:
+async def readyz(assistant: AssistantDep) -> Health:
     """Ready: the model is loaded (503 before that)."""
-    return Health(status="ready", model_version=clf.version, playbook_version=clf.playbook.version)
+    return Health(
+        status="ready", model_version=assistant.version, playbook_version=assistant.playbook.version
+    )
 
 
 @ops_router.get("/metrics", include_in_schema=False)

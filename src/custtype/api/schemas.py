@@ -6,9 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..model import MAX_CHARS, check_text
-from ..recommend import Channel, Recommendation
-from .settings import MAX_BATCH_ITEMS
+from custtype.api.settings import MAX_BATCH_ITEMS
+from custtype.model.classifier import MAX_CHARS, check_text
+from custtype.strategy.rules import Recommendation
+from custtype.taxonomy import Channel
 
 LangCode = Literal["ru", "pl", "en"]
 ItemId = int | str

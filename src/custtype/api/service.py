@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from ..errors import InputError
-from ..model import Classifier, Prediction
-from ..recommend import MessageContext
-from .batching import Job, MicroBatcher
-from .observability import Metrics
-from .schemas import BatchItem, ClassifyRequest, ContextFields, check_message
+from custtype.advice import Advice, Assistant
+from custtype.api.batching import Job, MicroBatcher
+from custtype.api.observability import Metrics
+from custtype.api.schemas import BatchItem, ClassifyRequest, ContextFields, check_message
+from custtype.errors import InputError
+from custtype.strategy.context import MessageContext
 
 
 def context_of(req: ContextFields, text: str | None) -> MessageContext:
@@ -43,9 +42,9 @@ def tags_for(result: dict[str, Any]) -> list[str]:
     return tags
 
 
-def _output(pred: Prediction, customer_id: str | None, metrics: Metrics) -> dict[str, Any]:
-    metrics.observe_prediction(pred.outcome, pred.type, pred.language)
-    out = pred.to_dict()
+def _output(advice: Advice, customer_id: str | None, metrics: Metrics) -> dict[str, Any]:
+    metrics.observe_prediction(advice.outcome, advice.type, advice.language)
+    out = advice.to_dict()
     out["tags"] = tags_for(out)
     out["customer_id"] = customer_id
     return out
@@ -61,53 +60,36 @@ def _item_error(item: BatchItem, detail: str) -> dict[str, Any]:
     return {"id": item.id, "result": None, "error": {"code": "invalid_text", "detail": detail}}
 
 
-def _predict_group(
-    clf: Classifier, items: list[tuple[int, BatchItem]], agent_lang: str | None, metrics: Metrics
-) -> dict[int, dict[str, Any]]:
-    """Score items sharing an agent language in one call; on an input error, one by one."""
-    try:
-        preds = clf.predict(
-            [it.text for _, it in items],
-            lang=[it.lang for _, it in items],
-            contexts=[context_of(it, it.text) for _, it in items],
-            agent_lang=agent_lang,
-        )
-    except InputError:
-        if len(items) == 1:
-            raise
-        out: dict[int, dict[str, Any]] = {}
-        for pair in items:
-            try:
-                out.update(_predict_group(clf, [pair], agent_lang, metrics))
-            except InputError as exc:
-                out[pair[0]] = _item_error(pair[1], str(exc))
-        return out
-    return {
-        i: {"id": it.id, "result": _output(p, it.customer_id, metrics), "error": None}
-        for (i, it), p in zip(items, preds, strict=True)
-    }
-
-
-def classify_batch(clf: Classifier, items: list[BatchItem], metrics: Metrics) -> dict[str, Any]:
+def classify_batch(
+    assistant: Assistant, items: list[BatchItem], metrics: Metrics
+) -> dict[str, Any]:
     """Classify a batch in order; an item that cannot be scored gets its own error."""
     results: dict[int, dict[str, Any]] = {}
-    groups: dict[str | None, list[tuple[int, BatchItem]]] = defaultdict(list)
+    todo: list[tuple[int, BatchItem]] = []
     for i, item in enumerate(items):
         try:
             check_message(item.text, f"items[{i}].text")
         except ValueError as exc:
             results[i] = _item_error(item, str(exc))
             continue
-        groups[item.agent_lang].append((i, item))
-    for agent_lang, members in groups.items():
-        try:
-            results.update(_predict_group(clf, members, agent_lang, metrics))
-        except InputError as exc:
-            results[members[0][0]] = _item_error(members[0][1], str(exc))
+        todo.append((i, item))
+    advice = assistant.advise_each(
+        [it.text for _, it in todo],
+        [it.lang for _, it in todo],
+        [context_of(it, it.text) for _, it in todo],
+        [it.agent_lang for _, it in todo],
+    )
+    for (i, it), a in zip(todo, advice, strict=True):
+        if isinstance(a, InputError):
+            results[i] = _item_error(it, str(a))
+        elif isinstance(a, Exception):
+            raise a
+        else:
+            results[i] = {"id": it.id, "result": _output(a, it.customer_id, metrics), "error": None}
     ordered = [results[i] for i in range(len(items))]
     return {
         "items": ordered,
         "count": len(ordered),
         "errors": sum(1 for r in ordered if r["error"] is not None),
-        "model_version": clf.version,
+        "model_version": assistant.version,
     }

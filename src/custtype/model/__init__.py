@@ -1,0 +1,1 @@
+"""The classifier: features, the trained linear model, its files, decision policy, evidence."""

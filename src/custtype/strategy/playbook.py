@@ -1,0 +1,243 @@
+"""The service-strategy playbook: per type and language, what the agent should do.
+
+The playbook is data (data/playbook.yaml), validated on load. A company can pass its own
+override file that changes or adds fields per type and language; it is merged over the
+shipped playbook and the result validated again, so a broken override is refused with a
+message that names the file, the type and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from custtype.errors import PlaybookError
+from custtype.resources import resource
+from custtype.taxonomy import LANGS, TYPES, Lang, check_lang, check_type
+from custtype.validation import describe
+
+Priority = Literal["high", "normal", "low"]
+ChannelPreference = Literal["written", "any", "phone"]
+
+
+class Strategy(BaseModel):
+    """What the agent should do for one type in one language.
+
+    Extra fields (a company's own, e.g. `voucher_limit`) are allowed if they are text or a
+    list of texts, so an override can add to the playbook without a code change.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    expects: str = Field(min_length=1)
+    actions: list[str] = Field(min_length=1)
+    preferred_channel: ChannelPreference
+    channel_advice: str = Field(min_length=1)
+    priority: Priority
+    target_response_minutes: int = Field(gt=0, le=7 * 24 * 60)
+    tone: str = Field(min_length=1)
+    boundaries: str = Field(min_length=1)
+    escalation: str = Field(min_length=1)
+    avoid: list[str] = Field(min_length=1)
+    openers: list[str] = Field(min_length=2, max_length=5)
+
+    @field_validator("actions", "avoid", "openers")
+    @classmethod
+    def _no_blank_items(cls, items: list[str]) -> list[str]:
+        if any(not item.strip() for item in items):
+            raise ValueError("items must not be empty")
+        return items
+
+    def extra_fields(self) -> dict[str, Any]:
+        """The company-specific fields an override added."""
+        extra = self.model_extra or {}
+        for name, value in extra.items():
+            ok = isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            )
+            if not ok:
+                raise ValueError(f"added field {name!r} must be text or a list of texts")
+        return dict(extra)
+
+
+PerLang = dict[Lang, Strategy]
+
+
+class ContextRules(BaseModel):
+    """Texts the context rules attach to a strategy, per language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    public_exposure: dict[Lang, str]
+    legal_appeal: dict[Lang, str]
+    repeat_contact: dict[Lang, str]
+    phone_to_written: dict[Lang, str]
+    written_channel: dict[Lang, str]
+
+
+class Playbook(BaseModel):
+    """The whole playbook: a strategy per type and language, the fallback, the rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    notice: dict[Lang, str]
+    general: PerLang
+    types: dict[str, PerLang]
+    context_rules: ContextRules
+    source: str = "builtin"
+
+    @field_validator("types")
+    @classmethod
+    def _all_types(cls, value: dict[str, PerLang]) -> dict[str, PerLang]:
+        unknown = sorted(set(value) - set(TYPES))
+        if unknown:
+            raise ValueError(f"unknown type {unknown[0]!r}; known types: {', '.join(TYPES)}")
+        missing = [t for t in TYPES if t not in value]
+        if missing:
+            raise ValueError(f"missing types: {', '.join(missing)}")
+        for key, per_lang in value.items():
+            absent = [lang for lang in LANGS if lang not in per_lang]
+            if absent:
+                raise ValueError(f"type {key!r} has no strategy in: {', '.join(absent)}")
+        return value
+
+    @field_validator("general", "notice")
+    @classmethod
+    def _all_langs(cls, value: dict[Lang, Any]) -> dict[Lang, Any]:
+        absent = [lang for lang in LANGS if lang not in value]
+        if absent:
+            raise ValueError(f"missing languages: {', '.join(absent)}")
+        for strategy in value.values():
+            if isinstance(strategy, Strategy):
+                strategy.extra_fields()
+        return value
+
+    def strategy(self, type_key: str | None, lang: str) -> Strategy:
+        """The strategy for a type (None or 'none' gives the general standard)."""
+        code = check_lang(lang)
+        if type_key is None or type_key == "none":
+            return self.general[code]
+        return self.types[check_type(type_key)][code]
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `override` into a copy of `base`; mappings merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _where(loc: Sequence[str]) -> str:
+    """A playbook location as a reader names it: type, language, field."""
+    if len(loc) >= 3 and loc[0] == "types":
+        return f"type {loc[1]!r}, language {loc[2]!r}, field {'.'.join(loc[3:]) or '?'}"
+    return " → ".join(loc) if loc else "(top level)"
+
+
+def _describe(err: ValidationError, origin: str) -> str:
+    """Turn pydantic's errors into one paragraph naming the file, the type and the field."""
+    return f"Invalid playbook {origin}: {describe(err, _where)}."
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlaybookError(f"Playbook override file {str(path)!r} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"Cannot read playbook override {str(path)!r}: {exc}.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise PlaybookError(
+            f"Playbook override {str(path)!r} is not valid YAML{at}: {problem}."
+        ) from None
+    if not isinstance(raw, dict):
+        raise PlaybookError(
+            f"Playbook override {str(path)!r} must be a mapping with keys such as "
+            f"'types' or 'general', found {type(raw).__name__}."
+        )
+    return raw
+
+
+def _check_override_shape(raw: dict[str, Any], origin: str) -> None:
+    allowed = {"version", "notice", "general", "types", "context_rules"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise PlaybookError(
+            f"Invalid playbook {origin}: unknown top-level key {unknown[0]!r}; "
+            f"allowed: {', '.join(sorted(allowed))}."
+        )
+    types = raw.get("types", {})
+    if not isinstance(types, dict):
+        raise PlaybookError(f"Invalid playbook {origin}: 'types' must be a mapping.")
+    for key, per_lang in types.items():
+        if key not in TYPES:
+            raise PlaybookError(
+                f"Invalid playbook {origin}: unknown type {key!r}. Known types: {', '.join(TYPES)}."
+            )
+        if not isinstance(per_lang, dict):
+            raise PlaybookError(f"Invalid playbook {origin}: type {key!r} must map languages.")
+        for lang in per_lang:
+            if lang not in LANGS:
+                raise PlaybookError(
+                    f"Invalid playbook {origin}: type {key!r} has unknown language {lang!r}; "
+                    f"supported: {', '.join(LANGS)}."
+                )
+
+
+@lru_cache(maxsize=1)
+def _builtin_raw() -> dict[str, Any]:
+    text = resource("playbook.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _validate(raw: dict[str, Any], origin: str, source: str) -> Playbook:
+    try:
+        book = Playbook.model_validate({**raw, "source": source})
+        for per_lang in [book.general, *book.types.values()]:
+            for strategy in per_lang.values():
+                strategy.extra_fields()
+    except ValidationError as err:
+        raise PlaybookError(_describe(err, origin)) from None
+    except ValueError as err:
+        raise PlaybookError(f"Invalid playbook {origin}: {err}.") from None
+    return book
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: str | None, mtime: float) -> Playbook:
+    base = _builtin_raw()
+    if path is None:
+        return _validate(base, "(built-in)", "builtin")
+    raw = _read_yaml(Path(path))
+    origin = f"override {path!r}"
+    _check_override_shape(raw, origin)
+    return _validate(_deep_merge(base, raw), origin, path)
+
+
+def load_playbook(override: str | Path | None = None) -> Playbook:
+    """Load the shipped playbook, merged with a company's override file if given.
+
+    Example: ``load_playbook("acme.yaml").strategy("extortionist", "pl").openers``
+    """
+    if override is None:
+        return _load_cached(None, 0.0)
+    path = Path(override)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    return _load_cached(str(path), mtime)

@@ -1,0 +1,57 @@
+"""The advice layer: one prediction joined with the (possibly overridden) playbook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from custtype import Assistant, Classifier, InputError, MessageContext, load_playbook
+
+
+def test_advice_is_the_prediction_plus_the_strategy(assistant: Assistant) -> None:
+    text = "Где мой заказ?! Жду уже неделю, сколько можно!!!"
+    advice = assistant.advise([text])[0]
+    out = advice.to_dict()
+    alone = assistant.classifier.predict([text])[0].to_dict()
+    assert {k: v for k, v in out.items() if k != "strategy"} == alone
+    keys = list(out)
+    assert keys.index("strategy") == keys.index("evidence") + 1  # the JSON contract's order
+    assert out["strategy"]["internal_only"] is True and out["strategy"]["notice"]
+    json.dumps(out)
+
+
+def test_agent_language_switches_the_strategy(assistant: Assistant) -> None:
+    one = assistant.advise(["Where is my order?"], agent_lang="pl")[0]
+    assert one.strategy.lang == "pl"
+    per_text = assistant.advise(["Where is my order?", "Gdzie paczka?"], agent_lang=["ru", None])
+    assert [a.strategy.lang for a in per_text] == ["ru", "pl"]
+
+
+def test_contexts_stay_with_their_texts(assistant: Assistant) -> None:
+    texts = ["I want to complain about my order.", "I want to complain about my order."]
+    out = assistant.advise(texts, contexts=[None, MessageContext(repeat_contacts=3)])
+    assert not out[0].strategy.flags.repeat_contact
+    assert out[1].strategy.flags.repeat_contact
+    with pytest.raises(InputError, match="1 contexts for 2 texts"):
+        assistant.advise(texts, contexts=[None])
+
+
+def test_a_playbook_override_reaches_the_advice(classifier: Classifier, tmp_path: Path) -> None:
+    override = tmp_path / "acme.yaml"
+    override.write_text(
+        "types:\n  prize_hunter:\n    en: {priority: high, tone: 'ACME tone'}\n", "utf-8"
+    )
+    acme = Assistant(classifier, load_playbook(override))
+    text = "Did I win the Christmas giveaway?? I tagged 3 friends! When is the next draw?"
+    advice = acme.advise([text])[0]
+    assert advice.type == "prize_hunter"
+    assert advice.strategy.strategy["tone"] == "ACME tone"
+    assert advice.strategy.priority == "high"
+
+
+def test_advise_each_isolates_a_failing_text(assistant: Assistant) -> None:
+    out = assistant.advise_each(["Where is my order?", "", "Gdzie paczka?"], [None, None, None])
+    assert not isinstance(out[0], Exception) and not isinstance(out[2], Exception)
+    assert isinstance(out[1], InputError) and "text #0 is empty" in str(out[1])
