@@ -8,6 +8,8 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custtype.text.normalize import normalize
 
@@ -149,3 +151,39 @@ def test_script_gates_find_what_the_plain_patterns_find() -> None:
         assert [m.start() for m in _LONE_LATIN.finditer(text)] == [
             m.start() for m in LONE.finditer(text)
         ], text
+
+
+# -- linear-time patterns (#16): the rewrite finds the same words as the old pattern did ---
+_OLD_MIXED_WORD = re.compile(
+    r"[^\W\d_]*(?:[\u0400-\u04ff][^\W\d_]*[A-Za-z]|[A-Za-z][^\W\d_]*[\u0400-\u04ff])[^\W\d_]*"
+    r"|(?<![^\W\d_])[aAoOcCyYkK](?![^\W\d_])"
+)
+
+
+def _old_repair(text: str) -> str:
+    """repair_mixed_script as it was with the cubic pattern (fine on short texts)."""
+    if not norm_mod._CYR_RE.search(text):
+        return text
+    if not _SCRIPT_BOUNDARY.search(text) and not _LONE_LATIN.search(text):
+        return text
+    cyrillic_text = len(norm_mod._CYR_RE.findall(text)) >= len(norm_mod._LAT_RE.findall(text))
+    return _OLD_MIXED_WORD.sub(lambda m: norm_mod._repair_word(m.group(), cyrillic_text), text)
+
+
+@given(st.text(alphabet="aAoOcCyYkKpPxXeEмжзаоросуАОРСкКТН17 .,!-\n", max_size=60))
+@settings(max_examples=400, deadline=None)
+def test_mixed_script_repair_matches_the_old_pattern(text: str) -> None:
+    assert norm_mod.repair_mixed_script(text) == _old_repair(text)
+
+
+def test_an_overlong_letter_run_is_left_as_it_is() -> None:
+    word = "ж" * 40 + "a" + "ж" * 40  # 81 letters: not a word anyone typed
+    assert norm_mod.repair_mixed_script(f"{word} и a") == f"{word} и а"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,000 руб", "$12.50", "+48 601 234 567", "1 2 3 4 5 6 7 8 9 0 1 2", "№123456"],
+)
+def test_bounded_number_patterns_still_mask_real_numbers(text: str) -> None:
+    assert "xx" in normalize(text).text
