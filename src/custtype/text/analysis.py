@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from custtype.text.cues import Cue, find_cues
 from custtype.text.language import SUPPORTED, detect_language
 from custtype.text.normalize import Normalized, normalize
+from custtype.text.quotes import strip_quoted
 from custtype.text.tokens import Tokens, tokenize_chunks
 
 
@@ -25,8 +26,9 @@ class Analysis:
 
 
 def analyze(text: str, lang: str | None = None) -> Analysis:
-    """Normalise, identify the language (unless given), tokenise, lemmatise and find cues."""
-    norm = normalize(text)
+    """Leave out quoted text and signatures, normalise, identify the language (unless
+    given), tokenise, lemmatise and find cues. Offsets stay those of `text`."""
+    norm = normalize(strip_quoted(text).text)
     code = lang or detect_language(norm.text)
     if code not in SUPPORTED:
         return Analysis(norm, code, Tokens([], []), [])
