@@ -107,7 +107,8 @@ def _mixed_words(text: str) -> list[tuple[int, int]]:
         start = at
         while start > done and _LETTER.match(text, start - 1):
             start -= 1
-        end = _LETTERS.match(text, at).end()
+        run = _LETTERS.match(text, at)  # ("*": it always matches, maybe empty)
+        end = run.end() if run else at
         done = end
         if end - start <= MAX_REPAIR_WORD:
             spans.append((start, end))
@@ -136,7 +137,8 @@ def repair_mixed_script(text: str) -> str:
     if not _SCRIPT_BOUNDARY.search(text) and not _LONE_LATIN.search(text):
         return text
     cyrillic_text = len(_CYR_RE.findall(text)) >= len(_LAT_RE.findall(text))
-    out, last = [], 0
+    out: list[str] = []
+    last = 0
     for start, end in _mixed_words(text):
         out += (text[last:start], _repair_word(text[start:end], cyrillic_text))
         last = end

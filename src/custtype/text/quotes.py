@@ -98,7 +98,8 @@ _NOT_NEWLINE = re.compile(r"[^\n]")
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` with the ordered, disjoint spans made spaces, line breaks kept."""
-    out, last = [], 0
+    out: list[str] = []
+    last = 0
     for start, end in spans:
         out += (text[last:start], _NOT_NEWLINE.sub(" ", text[start:end]))
         last = end
