@@ -17,7 +17,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from custtype import LANGS, TYPES, Assistant, Classifier, InputError, MessageContext, load_playbook
+from custtype import (
+    LANGS,
+    TYPES,
+    Assistant,
+    Classifier,
+    InputError,
+    MessageContext,
+    ModelError,
+    load_playbook,
+)
 from custtype.api import Settings, create_app
 from custtype.api import app as app_module
 from custtype.api.batching import Job, MicroBatcher
@@ -369,9 +378,12 @@ def test_access_log_is_json_and_never_holds_message_text(
         headers={"content-type": "application/json"},
     )  # invalid JSON
     client.post("/v1/classify/batch", json={"items": [{"id": 1, "text": text}]})
-    assert SECRET not in caplog.text
+    client.get(f"/v1/strategies/{SECRET}")  # text pasted into a path parameter: 404
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("custtype")]
+    assert ours and not any(SECRET in line for line in ours)  # (httpx, the client, may log it)
     access = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
-    assert [a["status"] for a in access] == [200, 422, 400, 200]
+    assert [a["status"] for a in access] == [200, 422, 400, 200, 404]
+    assert access[-1]["path"] == "/v1/strategies/{type_key}"  # the route, not the text
     for a in access:
         assert set(a) >= {"request_id", "path", "status", "latency_ms", "method"}
         assert a["latency_ms"] >= 0 and len(a["request_id"]) == 32
@@ -541,8 +553,56 @@ def test_serve_refuses_a_missing_model_before_starting(
 
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn must not start"))
     monkeypatch.setenv("CUSTTYPE_MODEL", "unused")  # serve() overwrites it
-    with pytest.raises(SystemExit, match="not a model directory"):
+    with pytest.raises(ModelError, match="not a model directory"):
         app_module.serve("127.0.0.1", 9, 1, model=tmp_path, playbook=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "CUSTTYPE_MAX_BODY_BYTES",
+            "lots",
+            "CUSTTYPE_MAX_BODY_BYTES: Input should be a valid integer",
+        ),
+        (
+            "CUSTTYPE_MICRO_BATCH",
+            "0",
+            "CUSTTYPE_MICRO_BATCH: Input should be greater than or equal to 1",
+        ),
+        ("CUSTTYPE_MAX_IN_FLIGHT", "-3", "CUSTTYPE_MAX_IN_FLIGHT: Input should be greater than 0"),
+        ("CUSTTYPE_WARMUP", "x" * 5_000_000, "CUSTTYPE_WARMUP: Input should be a valid boolean"),
+    ],
+)
+def test_serve_with_a_bad_setting_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from custtype.cli import app as cli
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn must not start"))
+    result = CliRunner().invoke(cli, ["serve", "--workers", "1"], env={name: value})
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output and len(result.output) < 1000
+
+
+def test_serve_defaults_to_one_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from custtype.cli import app as cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert seen["workers"] == len(os.sched_getaffinity(0))
+    assert f"{seen['workers']} worker process(es) (one per core" in result.output
 
 
 # -- micro-batching -------------------------------------------------------------------

@@ -392,27 +392,39 @@ def test_real_socket_garbage_keeps_the_server_up(live_url: str) -> None:
     assert r.status_code == 200
 
 
+def _scope(
+    path: str = "/v1/classify", headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "POST", "scheme": "http", "path": path,
+        "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "headers": headers or [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+    }  # fmt: skip
+
+
+async def _fast_receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b'{"text": "Gdzie paczka?"}', "more_body": False}
+
+
+class _Held(Assistant):
+    """An assistant whose scoring waits until `release` is set (a request being scored)."""
+
+    def __init__(self, inner: Assistant) -> None:
+        super().__init__(inner.classifier, inner.playbook)
+        self.release = threading.Event()
+
+    def advise(self, *args: Any, **kwargs: Any) -> Any:
+        self.release.wait(10)
+        return super().advise(*args, **kwargs)
+
+
 def test_a_flood_gets_429_not_a_growing_queue(assistant: Assistant) -> None:
-    """Over max_in_flight concurrent /v1 requests, the extra one is refused with 429."""
-    app = create_app(Settings(warmup=False, max_in_flight=1), assistant=assistant)
-    release = anyio.Event()
+    """Over max_in_flight /v1 requests being scored, the extra one is refused with 429."""
+    held = _Held(assistant)
+    app = create_app(Settings(warmup=False, max_in_flight=1), assistant=held)
     statuses: list[int] = []
-
-    def scope() -> dict[str, Any]:
-        return {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": "POST", "scheme": "http", "path": "/v1/classify",
-            "raw_path": b"/v1/classify", "root_path": "", "query_string": b"",
-            "headers": [(b"content-type", b"application/json")],
-            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
-        }  # fmt: skip
-
-    async def slow_receive() -> dict[str, Any]:
-        await release.wait()
-        return {"type": "http.request", "body": b'{"text": "hi"}', "more_body": False}
-
-    async def fast_receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b'{"text": "hi"}', "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -420,11 +432,70 @@ def test_a_flood_gets_429_not_a_growing_queue(assistant: Assistant) -> None:
 
     async def scenario() -> None:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(app, scope(), slow_receive, send)
-            await anyio.sleep(0.2)
-            await app(scope(), fast_receive, send)  # while the first is still in flight
-            release.set()
+            tg.start_soon(app, _scope(), _fast_receive, send)
+            await anyio.sleep(0.3)  # the first is read and being scored
+            await app(_scope(), _fast_receive, send)
+            held.release.set()
 
-    with TestClient(app):  # the lifespan loads the model and starts the batcher
+    with TestClient(app):  # the lifespan starts the batcher
         anyio.run(scenario)
     assert statuses == [429, 200]  # the second was refused at once; the first then finished
+
+
+def test_a_slow_body_does_not_take_a_place_in_flight(assistant: Assistant) -> None:
+    """A client trickling its body is not counted: with room for one request in flight, a
+    normal request is still served meanwhile; the slow one gets 408 at the body timeout."""
+    app = create_app(Settings(warmup=False, max_in_flight=1, body_timeout=1.0), assistant=assistant)
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def trickle() -> dict[str, Any]:
+        await anyio.sleep(0.2)  # one byte now and then, never the end
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    async def scenario() -> None:
+        with anyio.fail_after(10):
+            await _both()
+
+    async def _both() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app, _scope(), trickle, send)
+            await anyio.sleep(0.3)
+            await app(_scope(), _fast_receive, send)
+
+    with TestClient(app):
+        anyio.run(scenario)
+    assert statuses == [200, 408]
+
+
+def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
+    assistant: Assistant,
+) -> None:
+    app = create_app(Settings(warmup=False, api_key="s3cret"), assistant=assistant)
+    statuses: list[int] = []
+    reads: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def never(*_: Any) -> dict[str, Any]:
+        reads.append(1)
+        await anyio.sleep(60)
+        return {"type": "http.disconnect"}
+
+    keyed = [(b"content-type", b"application/json"), (b"x-api-key", b"s3cret")]
+
+    async def scenario() -> None:
+        with anyio.fail_after(5):
+            await app(_scope(), never, send)  # no key: refused at once, nothing read
+            await app(_scope(headers=[*keyed[:1], (b"x-api-key", b"wrong")]), never, send)
+            await app(_scope(headers=keyed), _fast_receive, send)
+
+    with TestClient(app):
+        anyio.run(scenario)
+    assert statuses == [401, 401, 200]
+    assert not reads

@@ -149,3 +149,49 @@ def test_large_bodies_and_heads_under_the_limit_are_served() -> None:
             client.sendall(request)
             reply = _read_response(client)
             assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"ok"), reply[:120]
+
+
+def _read_all(conn: socket.socket) -> bytes:
+    reply = b""
+    with suppress(OSError):
+        while part := conn.recv(4096):
+            reply += part
+    return reply
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",  # connects and says nothing
+        b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Le",  # headers trickle, then stop
+    ],
+)
+def test_a_request_head_that_never_ends_gets_408_and_is_closed(
+    sent: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(NoDelayHttpProtocol, "head_timeout", 0.5)
+    with _serving(NoDelayHttpProtocol) as (_, address):
+        with socket.create_connection(address, 10) as client:
+            client.sendall(sent)
+            started = time.monotonic()
+            reply = _read_all(client)  # returns when the server closes
+            waited = time.monotonic() - started
+        assert reply.startswith(b"HTTP/1.1 408"), reply[:100]
+        assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["error"] == "request_timeout"
+        assert waited < 8  # closed by the server, not by the client's 10 s timeout
+        with socket.create_connection(address, 10) as again:  # and it keeps serving
+            again.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert again.recv(100).startswith(b"HTTP/1.1 200")
+
+
+def test_a_complete_head_is_not_timed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NoDelayHttpProtocol, "head_timeout", 0.5)
+    with (
+        _serving(NoDelayHttpProtocol) as (_, address),
+        socket.create_connection(address, 10) as client,
+    ):
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.1 200")
+        time.sleep(1.0)  # idle keep-alive: uvicorn's keep-alive timeout, not ours
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.1 200")

@@ -319,14 +319,24 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default: one per core; each ~1 GB)."),
+    ] = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
 ) -> None:
     """Run the HTTP API and the agent page (settings also from CUSTTYPE_* variables)."""
     from custtype.api import serve as run
+    from custtype.api.app import default_workers
 
-    run(host=host, port=port, workers=workers, model=model, playbook=playbook)
+    count = workers if workers is not None else default_workers()
+    why = "as asked" if workers is not None else "one per core; change with --workers"
+    typer.echo(f"custtype serve: {count} worker process(es) ({why}) on http://{host}:{port}")
+    try:
+        run(host=host, port=port, workers=count, model=model, playbook=playbook)
+    except CusttypeError as exc:
+        _fail(str(exc))
 
 
 # -- batch: score, profile, report --------------------------------------------------------

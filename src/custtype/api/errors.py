@@ -19,6 +19,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
+    408: "request_timeout",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
@@ -108,9 +109,7 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = str(exc.detail)
     cause = exc.__cause__
-    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
-        detail = f"Request body is not valid UTF-8 (bad byte at offset {cause.start})."
-    elif exc.status_code == 400 and isinstance(cause, RecursionError):
+    if exc.status_code == 400 and isinstance(cause, RecursionError):
         detail = "Request body JSON is nested too deeply."
     elif exc.status_code == 405:
         detail = f"Method {request.method} is not allowed on {request.url.path}."

@@ -1,19 +1,23 @@
-"""The request guard: request id, access log, metrics, body limits and the last-resort 500.
+"""The request guard: request id, API key, body limits and timeout, load shedding, access
+log, metrics and the last-resort 500.
 
-A pure ASGI middleware, so the body limit is enforced while the body is read (a client that
-sends 6 MB is stopped at 5 MB, not after), and a response is never buffered.
+A pure ASGI middleware, in this order: the API key is checked before a byte of the body is
+read; the body is read whole within `body_timeout` seconds (the size limit enforced while it
+arrives: a client that sends 6 MB is stopped at 5 MB, not after); only then does the request
+count against `max_in_flight`. So slow or unauthenticated clients cannot occupy the
+service's capacity, and a response is never buffered.
 """
 
 from __future__ import annotations
 
-import codecs
+import asyncio
+import hmac
 import re
 import time
 import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custtype.api.errors import error_response
@@ -34,43 +38,73 @@ def _is_json(content_type: str) -> bool:
     return bool(_JSON_TYPES.match(content_type.split(";", 1)[0].strip().lower()))
 
 
-class BodyReader:
-    """Wraps `receive`: counts bytes against the limit and checks UTF-8 as chunks arrive."""
+class Refusal(Exception):
+    """A request answered with an error before it reaches the app."""
 
-    def __init__(self, receive: Receive, limit: int) -> None:
-        self._receive = receive
-        self._limit = limit
-        self._size = 0
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
 
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        if message["type"] != "http.request":
-            return message
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; Refusal(413) as soon as it passes `limit`, 400 if not UTF-8."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            raise Refusal(400, "The client disconnected before the body was sent.")
         chunk: bytes = message.get("body", b"")
-        self._size += len(chunk)
-        if self._size > self._limit:
-            raise HTTPException(413, f"Request body is over the limit of {self._limit:,} bytes.")
-        try:
-            self._utf8.decode(chunk, final=not message.get("more_body", False))
-        except UnicodeDecodeError as exc:
-            at = self._size - len(chunk) + exc.start
-            raise HTTPException(
-                400, f"Request body is not valid UTF-8 (bad byte at offset {at}); send UTF-8 JSON."
-            ) from None
-        return message
+        size += len(chunk)
+        if size > limit:
+            raise Refusal(413, f"Request body is over the limit of {limit:,} bytes.")
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(parts)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refusal(
+            400,
+            f"Request body is not valid UTF-8 (bad byte at offset {exc.start}); send UTF-8 JSON.",
+        ) from None
+    return body
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then waits on the real one (disconnect)."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 class GuardMiddleware:
-    """Request id, 413/415 checks, JSON access log, metrics; turns any escape into a JSON 500."""
+    """Request id, API key, 413/415 checks, body timeout, 429 when busy, JSON access log,
+    metrics; turns any escape into a JSON 500."""
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, max_in_flight: int
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        max_body_bytes: int,
+        max_in_flight: int,
+        api_key: bytes | None = None,
+        body_timeout: float = 15.0,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.max_in_flight = max_in_flight
+        self.api_key = api_key
+        self.body_timeout = body_timeout
         self.in_flight = 0  # one event loop per process: no lock needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,20 +124,38 @@ class GuardMiddleware:
                 MutableHeaders(scope=message)["x-request-id"] = rid
             await send(message)
 
-        counted = scope["path"].startswith("/v1/")
-        self.in_flight += counted
+        counted = False
         try:
-            refusal = self._refuse(scope, headers)
-            if refusal is not None:
-                status, detail = refusal
-                retry = {"Retry-After": "1"} if status == 429 else None
-                response = error_response(status, detail, rid, headers=retry)
+            try:
+                self._check_head(scope, headers)
+                body = await asyncio.wait_for(
+                    read_body(receive, self.max_body_bytes), self.body_timeout
+                )
+                if scope["path"].startswith("/v1/"):
+                    if self.in_flight >= self.max_in_flight:
+                        raise Refusal(
+                            429,
+                            f"Too many requests in progress (limit {self.max_in_flight}); "
+                            "retry shortly.",
+                        )
+                    self.in_flight += 1
+                    counted = True
+            except Refusal as refusal:
+                extra = {"Retry-After": "1"} if refusal.status == 429 else None
+                if refusal.status == 401:
+                    extra = {"WWW-Authenticate": "ApiKey"}
+                response = error_response(refusal.status, refusal.detail, rid, headers=extra)
                 await response(scope, receive, send_with_id)
-            else:
-                reader = BodyReader(receive, self.max_body_bytes)
-                await self.app(scope, reader, send_with_id)
+                return
+            except TimeoutError:
+                detail = f"The request body did not arrive within {self.body_timeout:g} s."
+                await error_response(408, detail, rid, headers={"Connection": "close"})(
+                    scope, receive, send_with_id
+                )
+                return
+            await self.app(scope, replay(body, receive), send_with_id)
         except Exception as exc:
-            log_unhandled(rid, scope.get("path", "")[:_PATH_LOG_MAX], exc)
+            log_unhandled(rid, _logged_path(scope), exc)
             self.metrics.unhandled.inc()
             if state["started"]:
                 raise
@@ -111,30 +163,46 @@ class GuardMiddleware:
                 scope, receive, send_with_id
             )
         finally:
-            self.in_flight -= counted
+            if counted:
+                self.in_flight -= 1
             self._record(scope, state, rid, started)
 
-    def _refuse(self, scope: Scope, headers: Headers) -> tuple[int, str] | None:
-        """413 for a declared length over the limit, 415 for a non-JSON body, 429 when busy."""
-        if self.in_flight > self.max_in_flight:
-            return (
-                429,
-                f"Too many requests in progress (limit {self.max_in_flight}); retry shortly.",
-            )
+    def _check_head(self, scope: Scope, headers: Headers) -> None:
+        """Refusals decided from the request line and headers alone: 401 for a wrong or
+        missing API key on /v1, 413 for a declared length over the limit, 415 for a
+        non-JSON body."""
+        v1 = scope["path"].startswith("/v1/")
+        if v1 and self.api_key is not None:
+            given = headers.get("x-api-key", "")
+            if not given:
+                raise Refusal(401, "Missing X-API-Key header.")
+            if not hmac.compare_digest(given.encode("latin-1", "replace"), self.api_key):
+                raise Refusal(401, "Invalid API key.")
         length, limit = headers.get("content-length", ""), self.max_body_bytes
         if length.isdigit() and int(length) > limit:
-            return 413, f"Request body of {int(length):,} bytes is over the limit of {limit:,}."
-        if scope["method"] in ("POST", "PUT", "PATCH") and scope["path"].startswith("/v1/"):
+            raise Refusal(
+                413, f"Request body of {int(length):,} bytes is over the limit of {limit:,}."
+            )
+        if scope["method"] in ("POST", "PUT", "PATCH") and v1:
             content_type = headers.get("content-type")
             if content_type is None:
-                return 415, "Missing Content-Type header; send application/json."
+                raise Refusal(415, "Missing Content-Type header; send application/json.")
             if not _is_json(content_type):
-                return 415, f"Content-Type must be application/json, got {content_type[:80]!r}."
-        return None
+                raise Refusal(
+                    415, f"Content-Type must be application/json, got {content_type[:80]!r}."
+                )
 
     def _record(self, scope: Scope, state: dict[str, Any], rid: str, started: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         status = int(state["status"])
         self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
-        path = scope.get("path", "")[:_PATH_LOG_MAX]
-        log_access(rid, scope["method"], path, route, status, started)
+        log_access(rid, scope["method"], _logged_path(scope), route, status, started)
+
+
+def _logged_path(scope: Scope) -> str:
+    """The path as the access log may show it: a matched route's template (a path parameter
+    may hold message text, which is never logged), else the path cut short."""
+    route = getattr(scope.get("route"), "path", None)
+    if route:
+        return str(route)
+    return str(scope.get("path", ""))[:_PATH_LOG_MAX]

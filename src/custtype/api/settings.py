@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=8, ge=1, le=64, description="Concurrent single messages scored in one call."
     )
     warmup: bool = Field(default=True, description="Score one message per language at start.")
+    head_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds to send the request line and headers."
+    )
+    body_timeout: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds to send the whole request body."
+    )
 
     def origins(self) -> list[str]:
         """The CORS origins as a list (empty: CORS off)."""
