@@ -586,3 +586,111 @@ def test_local_dask_cluster_runs_without_the_worker_profiler() -> None:
 def test_run_options_are_checked() -> None:
     with pytest.raises(InputError, match="jobs must be at least 1"):
         batch_run_module.RunOptions(jobs=0).check()
+
+
+# -- workers die with the job (#16) --------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is `pid`, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_die_when_the_job_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `custtype score --jobs 2` must not leave its workers running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in.csv"
+    rows = [
+        {"id": i, "text": f"Gdzie jest moja paczka numer {i}? Czekam od tygodnia!"}
+        for i in range(20_000)
+    ]
+    pd.DataFrame(rows).to_csv(src, index=False)
+    cli = Path(sys.executable).parent / "custtype"
+    job = subprocess.Popen(
+        [str(cli), "score", str(src), "-o", str(tmp_path / "out.csv"), "--jobs", "2",
+         "--chunk-rows", "200", "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        checkpoint = tmp_path / "out.csv.part.json"
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists():  # workers loaded the model and scored a chunk
+            assert job.poll() is None, "the job ended before it could be killed"
+            assert time.monotonic() < deadline, "the job did not start scoring"
+            time.sleep(0.2)
+        workers = _children(job.pid)
+        assert len(workers) >= 2  # the two pool workers (and multiprocessing's helper)
+        os.kill(job.pid, signal.SIGKILL)
+        job.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [w for w in workers if _alive(w)], "workers outlived their job"
+    finally:
+        if job.poll() is None:
+            job.kill()
+
+
+def test_the_output_may_not_be_the_input(tmp_path: Path) -> None:
+    src = tmp_path / "same.csv"
+    src.write_text("id,text\n1,Gdzie paczka?\n", "utf-8")
+    before = src.read_bytes()
+    for target in (src, tmp_path / "." / "same.csv"):
+        with pytest.raises(InputError, match="is the input file"):
+            score_file(src, target)
+    link = tmp_path / "link.csv"
+    link.hardlink_to(src)
+    with pytest.raises(InputError, match="is the input file"):
+        score_file(src, link)
+    assert src.read_bytes() == before
+    r = CliRunner().invoke(app, ["score", str(src), "-o", str(src), "--no-progress"])
+    assert r.exit_code != 0 and "is the input file" in r.output
+
+
+def test_a_full_disk_names_the_file_and_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, assistant: Assistant
+) -> None:
+    import errno
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": [f"Gdzie paczka {i}?" for i in range(30)]}).to_csv(src, index=False)
+    monkeypatch.setattr(batch_run_module, "cached_assistant", lambda *a: assistant)
+    real = TextWriter.write
+    calls: list[int] = []
+
+    def full(self: TextWriter, frame: pd.DataFrame) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, frame)
+
+    monkeypatch.setattr(TextWriter, "write", full)
+    target = tmp_path / "out.csv"
+    with pytest.raises(InputError, match=r"No space left .*out\.csv.*--resume"):
+        score_file(src, target, chunk_rows=10, progress=False)

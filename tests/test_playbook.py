@@ -84,7 +84,22 @@ def test_override_changes_and_adds_fields(tmp_path: Path) -> None:
         ("types: [1, 2\n", "not valid YAML at line"),
         ("- just a list\n", "must be a mapping"),
         ("colour: blue\n", "unknown top-level key 'colour'"),
-        ("types:\n  tester:\n    en:\n      budget: {a: 1}\n", "must be text or a list of texts"),
+        ("types:\n  tester:\n    en:\n      budget: {a: 1}\n", "must be text ("),
+        # the responsible-use notice can be reworded, never blanked
+        ("notice: {ru: '', pl: '', en: ''}\n", "notice"),
+        ("notice:\n  en: '   '\n", "notice"),
+        # YAML's `true` is not one minute
+        (
+            "types:\n  tester:\n    en:\n      target_response_minutes: true\n",
+            "field target_response_minutes: Input should be a valid integer",
+        ),
+        # a 5 MB opener is refused, and not echoed back whole
+        (
+            "types:\n  tester:\n    en:\n      openers: ['" + "x" * 5_000_000 + "', 'b']\n",
+            "field openers.0: String should have at most 2000 characters",
+        ),
+        ("types:\n  tester:\n    en:\n      tone: '  '\n", "field tone: must not be blank"),
+        ("a: " + "[" * 20_000 + "]" * 20_000 + "\n", "nested too deeply"),
     ],
 )
 def test_invalid_override_is_refused_naming_file_and_field(
@@ -95,6 +110,7 @@ def test_invalid_override_is_refused_naming_file_and_field(
         load_playbook(path)
     assert message in str(err.value)
     assert "\n" not in str(err.value)  # one paragraph
+    assert len(str(err.value)) < 1000  # a huge value is not echoed whole
 
 
 def test_missing_override_file(tmp_path: Path) -> None:

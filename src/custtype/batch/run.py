@@ -6,8 +6,11 @@ worker process loads the model once.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import multiprocessing
+import os
 import shutil
 import signal
 import sys
@@ -23,6 +26,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from custtype.batch.lifeline import die_with_parent
 from custtype.batch.read import (
     PROBLEM,
     STDIO,
@@ -230,8 +234,9 @@ def _peek_jsonl(chunks: Iterator[Chunk], opts: ScoreOptions, name: str) -> Itera
     return chain([first], chunks)
 
 
-def _init_worker(model: str | None, playbook: str | None) -> None:
-    """Each worker process: leave Ctrl-C to the parent; load the model once."""
+def _init_worker(parent: int, model: str | None, playbook: str | None) -> None:
+    """Each worker process: die with the parent, leave Ctrl-C to it; load the model once."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cached_assistant(model, playbook)
 
@@ -253,7 +258,10 @@ def local_engine(
         return
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        run.jobs, mp_context=ctx, initializer=_init_worker, initargs=(run.model, run.playbook)
+        run.jobs,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(os.getpid(), run.model, run.playbook),
     )
     try:
         yield from _pooled(pool, chunks, opts, run)
@@ -339,6 +347,7 @@ def run_scoring(
 ) -> ScoreSummary:
     """Score `source` into `target`; see `custtype.batch.score_file`."""
     run = run.check()
+    _refuse_same_file(source, target)
     in_fmt, out_fmt = file_format(source), file_format(target)
     if run.resume and str(source) == STDIO:
         raise InputError("--resume needs an input file, not '-' (stdin).")
@@ -367,6 +376,19 @@ def run_scoring(
         return _drive(reader, job, opts, run, summary, in_fmt == "jsonl" and kinds is None)
 
 
+def _refuse_same_file(source: str | Path, target: str | Path) -> None:
+    """Writing the output over the input would lose the input: refuse it up front."""
+    if STDIO in (str(source), str(target)):
+        return
+    src, dst = Path(source), Path(target)
+    same = src.resolve() == dst.resolve()
+    if not same and dst.exists():
+        with contextlib.suppress(OSError):
+            same = src.samefile(dst)  # a hard link or another path to the same file
+    if same:
+        raise InputError(f"The output {target} is the input file: choose another output path.")
+
+
 def _drive(
     reader: Reader,
     job: OutputJob,
@@ -393,11 +415,17 @@ def _drive(
             job.commit(end)
             summary.add(frame)
             bar.update(len(frame))
-    except BaseException:
+    except BaseException as exc:
         job.abort()
         bar.close()
-        if job.committed == 0 and job.start.rows == 0 and not job.stdout:
+        resumable = not (job.committed == 0 and job.start.rows == 0) and not job.stdout
+        if not resumable and not job.stdout:
             job.discard()  # nothing worth resuming: leave no partial output behind
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            hint = " Then run the same command with --resume." if resumable else ""
+            raise InputError(
+                f"No space left on the device while writing {job.final}: free some space.{hint}"
+            ) from None
         raise
     job.finish()
     bar.total = bar.n

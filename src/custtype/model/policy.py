@@ -52,8 +52,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
     source = Path(path) if path else resource("thresholds.yaml")
     try:
         return Policy.model_validate(yaml.safe_load(source.read_text("utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ModelError(f"Cannot read thresholds file {str(source)!r}: {exc}") from None
+    except (OSError, yaml.YAMLError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ModelError(f"Cannot read thresholds file {str(source)!r}: {why}.") from None
     except ValidationError as exc:
         raise ModelError(f"Invalid thresholds file {str(source)!r}: {describe(exc)}.") from None
 

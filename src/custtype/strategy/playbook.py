@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from custtype.errors import PlaybookError
 from custtype.resources import resource
@@ -23,6 +23,18 @@ from custtype.validation import describe
 
 Priority = Literal["high", "normal", "low"]
 ChannelPreference = Literal["written", "any", "phone"]
+MAX_TEXT = 2000  # characters of one playbook text (an opener, an action, the notice)
+MAX_ITEMS = 20  # items of one list
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_not_blank)]
+Texts = Annotated[list[Text], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
 class Strategy(BaseModel):
@@ -34,34 +46,33 @@ class Strategy(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    expects: str = Field(min_length=1)
-    actions: list[str] = Field(min_length=1)
+    expects: Text
+    actions: Texts
     preferred_channel: ChannelPreference
-    channel_advice: str = Field(min_length=1)
+    channel_advice: Text
     priority: Priority
-    target_response_minutes: int = Field(gt=0, le=7 * 24 * 60)
-    tone: str = Field(min_length=1)
-    boundaries: str = Field(min_length=1)
-    escalation: str = Field(min_length=1)
-    avoid: list[str] = Field(min_length=1)
-    openers: list[str] = Field(min_length=2, max_length=5)
-
-    @field_validator("actions", "avoid", "openers")
-    @classmethod
-    def _no_blank_items(cls, items: list[str]) -> list[str]:
-        if any(not item.strip() for item in items):
-            raise ValueError("items must not be empty")
-        return items
+    # strict: YAML's `true` is not 1 minute
+    target_response_minutes: int = Field(strict=True, gt=0, le=7 * 24 * 60)
+    tone: Text
+    boundaries: Text
+    escalation: Text
+    avoid: Texts
+    openers: list[Text] = Field(min_length=2, max_length=5)
 
     def extra_fields(self) -> dict[str, Any]:
         """The company-specific fields an override added."""
         extra = self.model_extra or {}
         for name, value in extra.items():
-            ok = isinstance(value, str) or (
-                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ok = (isinstance(value, str) and len(value) <= MAX_TEXT) or (
+                isinstance(value, list)
+                and len(value) <= MAX_ITEMS
+                and all(isinstance(v, str) and len(v) <= MAX_TEXT for v in value)
             )
             if not ok:
-                raise ValueError(f"added field {name!r} must be text or a list of texts")
+                raise ValueError(
+                    f"added field {name!r} must be text (at most {MAX_TEXT} characters) "
+                    f"or a list of at most {MAX_ITEMS} such texts"
+                )
         return dict(extra)
 
 
@@ -73,11 +84,11 @@ class ContextRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    public_exposure: dict[Lang, str]
-    legal_appeal: dict[Lang, str]
-    repeat_contact: dict[Lang, str]
-    phone_to_written: dict[Lang, str]
-    written_channel: dict[Lang, str]
+    public_exposure: dict[Lang, Text]
+    legal_appeal: dict[Lang, Text]
+    repeat_contact: dict[Lang, Text]
+    phone_to_written: dict[Lang, Text]
+    written_channel: dict[Lang, Text]
 
 
 class Playbook(BaseModel):
@@ -85,8 +96,9 @@ class Playbook(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str
-    notice: dict[Lang, str]
+    version: str = Field(min_length=1, max_length=64)
+    # the responsible-use notice every output carries: a team may reword it, not blank it
+    notice: dict[Lang, Annotated[str, Field(min_length=20, max_length=MAX_TEXT)]]
     general: PerLang
     types: dict[str, PerLang]
     context_rules: ContextRules
@@ -156,6 +168,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise PlaybookError(f"Playbook override file {str(path)!r} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError(f"Cannot read playbook override {str(path)!r}: {exc}.") from None
+    except RecursionError:
+        raise PlaybookError(
+            f"Playbook override {str(path)!r} is nested too deeply to be a playbook."
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
