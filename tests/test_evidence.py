@@ -63,7 +63,9 @@ def test_token_scores_match_the_definition(classifier: Classifier, text: str) ->
         pytest.skip("not scored")
     x, trace = vec.transform_traced([a])
     assert trace is not None
-    predicted = np.argmax(classifier._calibrate(x), axis=1)
+    predicted = np.argmax(
+        classifier.calibrated(np.asarray(x @ classifier._weights) + classifier._intercept), axis=1
+    )
     got = token_scores(x, trace, classifier._directions, predicted)
     assert got.tolist() == pytest.approx(_reference_scores(classifier, text), abs=1e-12)
 
@@ -74,7 +76,10 @@ def test_evidence_does_not_depend_on_the_batch(classifier: Classifier) -> None:
 
     def evidence(batch: list) -> list:  # type: ignore[type-arg]
         x, trace = vec.transform_traced(batch)
-        predicted = np.argmax(classifier._calibrate(x), axis=1)
+        predicted = np.argmax(
+            classifier.calibrated(np.asarray(x @ classifier._weights) + classifier._intercept),
+            axis=1,
+        )
         return explain(vec, classifier._directions, batch, x, trace, predicted)  # type: ignore[arg-type]
 
     together = evidence(analyses)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from custtype.model.vectorizer import DENSE_NAMES, MessageVectorizer, Trace
+from custtype.model.vectorizer import MessageVectorizer, Trace
 from custtype.text.analysis import Analysis
 from custtype.text.tokens import Locator
 
@@ -57,20 +57,12 @@ def explain(
     """
     scores = token_scores(x, trace, directions, predicted)
     start = trace.token_start
-    dense_start = vec.n_lemma + vec.n_char
-    n_dense = len(DENSE_NAMES)
     out: list[list[Evidence]] = []
     for r, a in enumerate(analyses):
         if start[r] == start[r + 1]:
             out.append([])
             continue
-        loc = a.chunks.locate()
-        mine = scores[start[r] : start[r + 1]].tolist()
-        if a.cues:  # cue features (dense block) are attributed to the tokens inside the cue
-            end = x.indptr[r + 1]
-            values = x.data[end - n_dense : end] * directions[predicted[r], dense_start:]
-            _share_cues(a, loc, mine, values.tolist())
-        out.append(_phrases(a, loc, mine))
+        out.append(_phrases(a, a.chunks.locate(), scores[start[r] : start[r + 1]].tolist()))
     return out
 
 
@@ -82,19 +74,6 @@ def token_scores(
     share = x.data[trace.at] * directions[predicted[trace.row], trace.col] / trace.sharers
     n = int(trace.token_start[-1])
     return np.bincount(trace.owner, weights=share[trace.slot_key], minlength=n)
-
-
-def _share_cues(a: Analysis, loc: Locator, scores: list[float], dense: list[float]) -> None:
-    """Add each cue feature's contribution to the tokens inside that category's cues."""
-    cue_names = {f"cue:{c.category}" for c in a.cues}
-    for k, name in enumerate(DENSE_NAMES):
-        if name in cue_names:
-            share = dense[k]
-            spans = [c for c in a.cues if f"cue:{c.category}" == name]
-            for cue in spans:
-                inside = loc.overlapping(cue.start, cue.end)
-                for i in inside:
-                    scores[i] += share / (len(spans) * len(inside))
 
 
 def _phrases(analysis: Analysis, loc: Locator, scores: list[float]) -> list[Evidence]:
