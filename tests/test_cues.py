@@ -22,9 +22,10 @@ def _lexicon(lang: str) -> dict[str, list[str]]:
 
 
 def _reference(cues: dict[str, list[str]], text: str) -> list[Cue]:
-    """What the lexicon means: one alternation, a named group per category, in file order."""
+    """What the lexicon means: one alternation, a named group per category, in file order,
+    each entry matching whole words."""
     groups = [f"(?P<{name}>{'|'.join(ps)})" for name, ps in cues.items() if ps]
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")")
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
     return [Cue(m.lastgroup or "", m.start(), m.end()) for m in pattern.finditer(text.lower())]
 
 
@@ -141,3 +142,13 @@ def test_lexicon_whose_entries_clash_is_refused_clearly(tmp_path: Path) -> None:
     )
     with pytest.raises(CusttypeError, match=r"en\.yaml"):
         _compiled("en", str(bad))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["abc", "(a)(b)", r"\(a\)", "[(]a", "(?:a)(b)", "(?P<x>a)(?P=x)", "((a)|b)", "a(?=b)"],
+)
+def test_groups_are_counted_as_the_regex_engine_counts_them(pattern: str) -> None:
+    from custtype.text.cues import _groups
+
+    assert _groups(pattern) == re.compile(pattern).groups

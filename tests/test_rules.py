@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from custtype import LANGS, TYPES, MessageContext, recommend
+from custtype.text.cues import cue_categories, find_cues
+from custtype.text.normalize import normalize
 
 EXPOSURE = {
     "en": "Fix this or I will post about it on Instagram for my followers.",
@@ -107,3 +112,49 @@ def test_escalation_names_only_the_rule_that_escalates(lang: str) -> None:
     assert rec.escalate and rec.escalation_reasons == ["public_exposure"]
     calm = recommend("extortionist", lang, MessageContext(legal_appeal=True, channel="phone"))
     assert not calm.escalate and calm.escalation_reasons == []
+
+
+# -- the rules fire on behaviour, not on ordinary words (#18) ------------------------------
+
+RULES = ("public_exposure", "legal_appeal", "repeat_contact")
+CASES = Path(__file__).parent / "data" / "rule_cases"  # written by hand, per language
+
+
+def _rule_cases(kind: str) -> list[tuple[str, str, str]]:
+    out = []
+    for lang in ("ru", "pl", "en"):
+        cases = json.loads((CASES / f"{lang}.json").read_text("utf-8"))
+        if kind == "fire":
+            out += [(lang, cat, text) for cat, texts in cases["fire"].items() for text in texts]
+        else:
+            out += [(lang, "", text) for text in cases["silent"]]
+    return out
+
+
+@pytest.mark.parametrize(("lang", "category", "text"), _rule_cases("fire"))
+def test_a_threat_appeal_or_repeat_fires_its_rule(lang: str, category: str, text: str) -> None:
+    found = cue_categories(find_cues(normalize(text).text, lang))
+    assert category in found
+
+
+@pytest.mark.parametrize(("lang", "category", "text"), _rule_cases("silent"))
+def test_ordinary_words_fire_no_rule(lang: str, category: str, text: str) -> None:
+    found = cue_categories(find_cues(normalize(text).text, lang))
+    assert not found & set(RULES)
+    rec = recommend("tester", lang, MessageContext(text=text))
+    assert not rec.escalate and not rec.flags.legal and not rec.rules_applied
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("pl", "postanowiłem zmienić taryfę"),
+        ("pl", "jak ustawić powiadomienia w aplikacji?"),
+        ("en", "I saw your post about the new opening hours"),
+        ("en", "please review my order before shipping"),
+        ("ru", "где найти пост с правилами акции?"),
+    ],
+)
+def test_the_words_users_reported_no_longer_escalate(lang: str, text: str) -> None:
+    rec = recommend(None, lang, MessageContext(text=text))
+    assert not rec.escalate and not rec.flags.legal and not rec.flags.reputational_risk

@@ -145,6 +145,17 @@ def _first_char(p: str) -> str:
     return ""
 
 
+def _groups(p: str) -> int:
+    """Capturing groups in pattern p: "(" outside classes and not escaped, plain or named
+    ("(?P<"). Counted, not compiled: a lexicon spells out to a thousand alternatives, and
+    compiling each took seconds at start."""
+    return sum(
+        1
+        for i, ch, _ in _structure(p)
+        if ch == "(" and (p[i + 1 : i + 2] != "?" or p[i + 1 : i + 4] == "?P<")
+    )
+
+
 class _Marked:
     """Alternatives that end with an empty marker group, and each marker's category."""
 
@@ -153,17 +164,20 @@ class _Marked:
         self.groups = 0
 
     def __call__(self, src: str, cat: str) -> str:
-        self.groups += re.compile(src).groups + 1  # the entry's groups close before its marker
+        self.groups += _groups(src) + 1  # the entry's groups close before its marker
         self.categories[self.groups] = cat
         return f"(?:{src})()" if src else "()"
 
     def scanner(self, alternatives: list[str]) -> _Scanner:
-        return _Scanner(re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")"), self.categories)
+        pattern = r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
+        return _Scanner(re.compile(pattern), self.categories)
 
 
 def _scanner(cues: dict[str, list[str]]) -> _Scanner:
     """One pattern that finds, at each word start, the first entry (in lexicon order) that
-    matches, as one alternation of every entry would, but dispatched on the first character.
+    matches whole words (a stem says `\\w*` to match inflected forms), as one alternation
+    of every entry would, but dispatched on the first character: 77 instead of 210 µs a
+    corpus message (measured on 8,464), so the dispatch earns its lines.
 
     Python's regex engine skips an alternative that starts with a literal character in one
     comparison; a group per category would be entered at every word start. So the entries
@@ -213,7 +227,7 @@ def _compiled(lang: str, path: str | None = None) -> _Scanner:
     try:
         lex = _Lexicon.model_validate(yaml.safe_load(source.read_text("utf-8")))
         return _scanner(lex.cues)
-    except (ValidationError, yaml.YAMLError, OSError, re.error) as exc:
+    except (ValidationError, yaml.YAMLError, OSError, re.error, RecursionError) as exc:
         raise CusttypeError(f"Invalid cue lexicon {str(source)!r}: {exc}") from None
 
 
