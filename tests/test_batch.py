@@ -458,7 +458,8 @@ def test_cli_progress_bar_when_asked(tmp_path: Path) -> None:
     ("args", "match"),
     [
         (["missing.csv", "-o", "o.csv"], "does not exist"),
-        ([str(HOSTILE_CSV), "-o", "o.xlsx"], "Cannot tell the format"),
+        ([str(HOSTILE_CSV), "-o", "o.xyz"], "Cannot tell the format"),
+        ([str(HOSTILE_CSV), "-o", "o.xlsx"], "write the scored table as .csv"),
         ([str(HOSTILE_CSV), "-o", "o.csv", "--text-column", "body"], "no column 'body'"),
         ([str(HOSTILE_CSV), "-o", "o.csv", "--scheduler", "tcp://x:1"], "needs --engine dask"),
     ],
@@ -473,18 +474,18 @@ def test_cli_score_errors(
 
 
 # -- real corpus, processes and Dask ----------------------------------------------------------
-def _corpus_csv(shared_dir: Path, tmp_path: Path, per_lang: int) -> Path:
+def _corpus_csv(corpus_dir: Path, tmp_path: Path, per_lang: int) -> Path:
     rows = []
     for lang in ("ru", "pl", "en"):
-        with (shared_dir / "corpus" / f"real_{lang}.jsonl").open(encoding="utf-8") as fh:
+        with (corpus_dir / f"real_{lang}.jsonl").open(encoding="utf-8") as fh:
             rows += [json.loads(next(fh)) for _ in range(per_lang)]
     path = tmp_path / "corpus.csv"
     pd.DataFrame(rows)[["id", "lang", "source", "text"]].to_csv(path, index=False)
     return path
 
 
-def test_real_corpus_rows_in_equal_rows_out(shared_dir: Path, tmp_path: Path) -> None:
-    src = _corpus_csv(shared_dir, tmp_path, per_lang=40)
+def test_real_corpus_rows_in_equal_rows_out(corpus_dir: Path, tmp_path: Path) -> None:
+    src = _corpus_csv(corpus_dir, tmp_path, per_lang=40)
     out = tmp_path / "scored.csv"
     score_file(src, out)
     source, rows = read_csv_rows(src), read_csv_rows(out)
@@ -496,9 +497,9 @@ def test_real_corpus_rows_in_equal_rows_out(shared_dir: Path, tmp_path: Path) ->
         assert all(p in row["text"] for p in json.loads(row["custtype_evidence"]))
 
 
-def _mixed_csv(shared_dir: Path, tmp_path: Path) -> tuple[Path, int]:
+def _mixed_csv(corpus_dir: Path, tmp_path: Path) -> tuple[Path, int]:
     """The hostile rows followed by real corpus rows (quoted as CSV by pandas)."""
-    corpus = pd.read_csv(_corpus_csv(shared_dir, tmp_path, per_lang=8), dtype=str)
+    corpus = pd.read_csv(_corpus_csv(corpus_dir, tmp_path, per_lang=8), dtype=str)
     corpus = corpus.assign(
         id=[f"9{i:03d}" for i in range(len(corpus))], channel="chat", date="2026-06-01"
     )[["id", "text", "lang", "channel", "date"]]
@@ -521,8 +522,8 @@ def dask_scheduler() -> Any:
 
 
 @pytest.mark.slow
-def test_two_jobs_match_one_job(shared_dir: Path, tmp_path: Path) -> None:
-    src, n = _mixed_csv(shared_dir, tmp_path)
+def test_two_jobs_match_one_job(corpus_dir: Path, tmp_path: Path) -> None:
+    src, n = _mixed_csv(corpus_dir, tmp_path)
     opts = ScoreOptions(lang_column="lang", channel_column="channel")
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     score_file(src, one, opts, chunk_rows=5)
@@ -532,8 +533,8 @@ def test_two_jobs_match_one_job(shared_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dask_engine_matches_local(shared_dir: Path, tmp_path: Path, dask_scheduler: str) -> None:
-    src, n = _mixed_csv(shared_dir, tmp_path)
+def test_dask_engine_matches_local(corpus_dir: Path, tmp_path: Path, dask_scheduler: str) -> None:
+    src, n = _mixed_csv(corpus_dir, tmp_path)
     opts = ScoreOptions(lang_column="lang", channel_column="channel")
     local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
     score_file(src, local, opts)
@@ -694,3 +695,73 @@ def test_a_full_disk_names_the_file_and_resume(
     target = tmp_path / "out.csv"
     with pytest.raises(InputError, match=r"No space left .*out\.csv.*--resume"):
         score_file(src, target, chunk_rows=10, progress=False)
+
+
+# -- spreadsheets as offices save them (#18) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "first_text"),
+    [
+        ("pl_semicolon_cp1250.csv", "cp1250", "Gdzie jest moja paczka? Czekam już tydzień"),
+        ("ru_semicolon_cp1251.csv", "cp1251", "Где мой заказ? Жду уже неделю"),
+    ],
+)
+def test_semicolon_csv_in_a_windows_encoding_is_read_whole(
+    repo_root: Path, name: str, encoding: str, first_text: str
+) -> None:
+    from custtype.batch.read import open_reader
+
+    reader = open_reader(repo_root / "tests/data" / name)
+    assert reader.columns == ["id", "customer_id", "text", "date"]
+    assert reader.detected == {"encoding": f"{encoding} (detected)", "delimiter": "';' (detected)"}
+    frame = next(reader.chunks(None, 100)).frame
+    assert len(frame) == 5 and frame["text"].iloc[0].startswith(first_text)
+    assert frame["_custtype_problem"].isna().all()
+
+
+def test_a_windows_csv_scores_every_row_and_says_how_it_was_read(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(
+        app,
+        [
+            "score",
+            str(repo_root / "tests/data/ru_semicolon_cp1251.csv"),
+            "-o",
+            str(out),
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "read as encoding cp1251 (detected), delimiter ';' (detected)" in r.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(scored) == 5 and (scored["custtype_error"] == "").all()
+    assert scored["text"].iloc[0].startswith("Где мой заказ?")
+
+
+def test_delimiter_and_encoding_can_be_given(repo_root: Path) -> None:
+    from custtype.batch.read import open_reader
+
+    src = repo_root / "tests/data/pl_semicolon_cp1250.csv"
+    reader = open_reader(src, delimiter=";", encoding="cp1250")
+    assert reader.detected == {"encoding": "cp1250", "delimiter": "';'"}
+    wrong = open_reader(src, delimiter=",", encoding="utf-8")  # as the user says: flagged rows
+    frame = next(wrong.chunks(None, 100)).frame
+    assert wrong.columns == ["id;customer_id;text;date"]
+    assert frame["_custtype_problem"].str.contains("not valid UTF-8").any()
+    with pytest.raises(InputError, match="Unknown encoding 'klingon'"):
+        open_reader(src, encoding="klingon")
+
+
+def test_an_xlsx_export_is_read_and_scored(repo_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    summary = score_file(repo_root / "tests/data/helpdesk_export.xlsx", out, progress=False)
+    rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(rows) == 6 == summary.rows  # the empty row is not a record
+    assert rows[0]["text"].startswith("Gdzie jest moja paczka?") and rows[0]["id"] == 1
+    assert rows[0]["custtype_error"] is None
+    assert rows[-1]["custtype_error"].startswith("row 7 (id 6): column 'text' is empty")
+    with pytest.raises(InputError, match=r"write the scored table as \.csv"):
+        score_file(repo_root / "tests/data/helpdesk_export.xlsx", tmp_path / "x.xlsx")

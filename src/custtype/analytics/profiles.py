@@ -319,10 +319,10 @@ def _scored_messages(
     import pandas as pd
 
     from custtype.batch.read import open_reader
-    from custtype.batch.run import local_engine
+    from custtype.batch.run import local_engine, progress_bar
     from custtype.batch.score import score_chunk
 
-    reader = open_reader(source)
+    reader = open_reader(source, delimiter=run.delimiter, encoding=run.encoding)
     keep = [c for c in (popts.customer_column, popts.time_column, popts.channel_column) if c]
     frames: list[pd.DataFrame] = []
     chunks = reader.chunks(None, run.chunk_rows)
@@ -350,8 +350,10 @@ def _scored_messages(
         scored = (score_chunk(ch.frame, sopts, assistant) for ch in every)
     else:
         scored = (frame for frame, _ in local_engine(every, sopts, run))
-    for frame in scored:
-        frames.append(read_back(frame[[*keep, *_SCORED]]))
+    with progress_bar(run, reader.estimate_rows(), 0, "custtype profile") as bar:
+        for frame in scored:
+            frames.append(read_back(frame[[*keep, *_SCORED]]))
+            bar.update(len(frame))
     return pd.concat(frames, ignore_index=True)
 
 

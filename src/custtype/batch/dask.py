@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from custtype.batch.run import RunOptions
 
-PartSpec = tuple[str, Format, list[str], Position, int]
+# path, format, columns, start, rows, CSV delimiter and encoding
+PartSpec = tuple[str, Format, list[str], Position, int, str | None, str | None]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -34,8 +35,8 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 def read_part(spec: PartSpec) -> pd.DataFrame:
     """One partition: `n` records from a position, as the local reader's chunk frame."""
-    path, fmt, columns, start, n = spec
-    reader = open_reader(path, fmt)
+    path, fmt, columns, start, n, delimiter, encoding = spec
+    reader = open_reader(path, fmt, delimiter, encoding)
     reader.columns = list(columns)
     chunk = next(reader.chunks(start, n), None)
     if chunk is None:
@@ -97,7 +98,16 @@ def _plan(reader: Reader, start: Position, every: int) -> tuple[list[PartSpec], 
     marks = reader.boundaries(start, every)
     path = str(reader.path.resolve())
     specs = [
-        (path, reader.fmt, list(reader.columns), a, b.rows - a.rows) for a, b in pairwise(marks)
+        (
+            path,
+            reader.fmt,
+            list(reader.columns),
+            a,
+            b.rows - a.rows,
+            reader.delimiter,
+            reader.encoding,
+        )
+        for a, b in pairwise(marks)
     ]
     return specs, marks[1:]
 

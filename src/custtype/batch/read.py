@@ -1,4 +1,4 @@
-"""Read message files in chunks (CSV, TSV, JSON Lines, Parquet), keeping every record.
+"""Read message files in chunks (CSV, TSV, JSON Lines, Parquet, Excel), keeping every record.
 
 Malformed records are not dropped: each becomes a row that carries a problem naming its
 line, so a batch job writes exactly one output row per input row. Readers track byte
@@ -7,7 +7,9 @@ offsets and line numbers so an interrupted run can resume exactly where it stopp
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ import pandas as pd
 
 from custtype.errors import InputError
 
-Format = Literal["csv", "tsv", "jsonl", "parquet"]
+Format = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
 STDIO = "-"
 WHERE = "_custtype_where"
 PROBLEM = "_custtype_problem"
@@ -31,8 +33,47 @@ _SUFFIXES: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
 _BAD_UTF8 = "not valid UTF-8 (re-save the file as UTF-8)"
+_SNIFF_BYTES = 256 * 1024  # what encoding and delimiter detection read of a file
+_DELIMITERS = ",;\t|"
+
+
+def _bad_bytes(encoding: str) -> str:
+    """The problem of a line that does not decode."""
+    if encoding == "utf-8":
+        return _BAD_UTF8
+    return f"not valid {encoding} (pass the file's encoding with --encoding)"
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a CSV's first bytes: UTF-8 when they decode as such, else what
+    charset-normalizer finds (cp1251 and cp1250 are what Russian and Polish offices save)."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "The file is UTF-16 (Excel's 'Unicode text'): save it as CSV UTF-8, or as .xlsx."
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return str(best.encoding) if best is not None else "utf-8"
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of a CSV's first lines (comma when nothing else fits)."""
+    try:
+        return csv.Sniffer().sniff(text, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = text.split("\n", 1)[0]
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.__getitem__)
+        return best if counts[best] else ","
 
 
 def file_format(path: str | Path) -> Format:
@@ -98,10 +139,11 @@ class _Builder:
 
 
 class _Lines:
-    """Binary lines decoded as UTF-8, counting bytes, lines and quote characters."""
+    """Binary lines decoded (UTF-8 by default), counting bytes, lines and quote characters."""
 
-    def __init__(self, fh: BinaryIO, start: Position) -> None:
+    def __init__(self, fh: BinaryIO, start: Position, encoding: str = "utf-8") -> None:
         self.fh = fh
+        self.encoding = encoding
         self.offset = start.offset
         self.line = start.line
         self.bad_utf8 = False
@@ -112,16 +154,16 @@ class _Lines:
         self.quotes = 0
 
     def __iter__(self) -> Iterator[str]:
-        """Decoded lines; bad UTF-8 is replaced and flagged, a BOM dropped."""
+        """Decoded lines; undecodable bytes are replaced and flagged, a BOM dropped."""
         for raw in self.fh:
             first = self.offset == 0
             self.offset += len(raw)
             self.line += 1
             self.quotes += raw.count(b'"')
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode(self.encoding)
             except UnicodeDecodeError:
-                text = raw.decode("utf-8", "replace")
+                text = raw.decode(self.encoding, "replace")
                 self.bad_utf8 = True
             yield text[1:] if first and text.startswith("\ufeff") else text
 
@@ -147,6 +189,9 @@ class Reader:
         self.columns: list[str] = []
         self.data_start = Position()
         self.fmt: Format = "jsonl"
+        self.detected: dict[str, str] = {}  # what a CSV reader detected (encoding, delimiter)
+        self.delimiter: str | None = None
+        self.encoding: str | None = None
         if self.path is not None and not self.path.is_file():
             raise InputError(f"Input file {str(path)!r} does not exist.")
 
@@ -190,28 +235,48 @@ class Reader:
 
 
 class CsvReader(Reader):
-    """CSV or TSV with a header row; every field is read as text, exactly as written."""
+    """CSV or TSV with a header row; every field is read as text, exactly as written. The
+    encoding and (for CSV) the delimiter are detected unless given; `detected` says what
+    was used and how."""
 
-    def __init__(self, path: str | Path, delimiter: str = ",") -> None:
-        """Read and check the header (UTF-8, no duplicate names)."""
+    def __init__(
+        self,
+        path: str | Path,
+        delimiter: str | None = ",",
+        encoding: str | None = "utf-8",
+        tsv: bool = False,
+    ) -> None:
+        """Read and check the header (decodable, no duplicate names)."""
         super().__init__(path)
         if self.path is None:
             raise InputError("Only JSON Lines can be read from stdin; give a .csv file path.")
-        self.delimiter = delimiter
-        self.fmt = "tsv" if delimiter == "\t" else "csv"
+        with self.path.open("rb") as fh:
+            sample = fh.read(_SNIFF_BYTES)
+        self.codec = _check_encoding(encoding) if encoding else detect_encoding(sample)
+        self.encoding = self.codec
+        text = sample.decode(self.codec, "replace").lstrip("\ufeff")
+        if tsv:
+            delimiter = "\t"
+        self.sep = delimiter or detect_delimiter("\n".join(text.splitlines()[:50]))
+        self.delimiter = self.sep
+        self.detected = {
+            "encoding": f"{self.codec}{'' if encoding else ' (detected)'}",
+            "delimiter": f"{self.sep!r}{'' if delimiter else ' (detected)'}",
+        }
+        self.fmt = "tsv" if self.sep == "\t" else "csv"
         csv.field_size_limit(2**31 - 1)  # over-long texts become error rows, not csv.Error
         self.size = self.path.stat().st_size
         with self.path.open("rb") as fh:
-            lines = _Lines(fh, Position())
+            lines = _Lines(fh, Position(), self.codec)
             try:
-                header = next(csv.reader(iter(lines), delimiter=delimiter))
+                header = next(csv.reader(iter(lines), delimiter=self.sep))
             except StopIteration:
                 raise InputError(f"{self.name} is empty: expected a header row.") from None
             except csv.Error as exc:
                 raise InputError(f"{self.name}, line 1: cannot read the header: {exc}.") from None
             self.data_start = Position(0, lines.offset, lines.line)
         if lines.bad_utf8:
-            raise InputError(f"{self.name}, line 1: the header is {_BAD_UTF8}.")
+            raise InputError(f"{self.name}, line 1: the header is {_bad_bytes(self.codec)}.")
         dupes = sorted({c for c in header if header.count(c) > 1})
         if dupes:
             raise InputError(
@@ -226,8 +291,8 @@ class CsvReader(Reader):
         rows = start.rows
         with self._open() as fh:
             fh.seek(start.offset)
-            lines = _Lines(fh, start)
-            reader = csv.reader(iter(lines), delimiter=self.delimiter)
+            lines = _Lines(fh, start, self.codec)
+            reader = csv.reader(iter(lines), delimiter=self.sep)
             while True:
                 first = lines.line + 1
                 lines.reset()
@@ -249,7 +314,7 @@ class CsvReader(Reader):
     def _problem(self, fields: list[str], n: int, lines: _Lines, first: int) -> str | None:
         """What is wrong with a parsed CSV record, if anything."""
         if lines.bad_utf8:
-            return _BAD_UTF8
+            return _bad_bytes(self.codec)
         if lines.offset == self.size and lines.line > first and lines.quotes % 2 == 1:
             return (
                 f"a quoted field opened here is never closed: lines {first}-{lines.line} "
@@ -375,13 +440,87 @@ class ParquetReader(Reader):
             skip = max(0, skip - batch.num_rows)
 
 
-def open_reader(path: str | Path, fmt: Format | None = None) -> Reader:
-    """A reader for `path` ('-' is JSON Lines on stdin), by extension unless `fmt` is given."""
+class XlsxReader(Reader):
+    """The first sheet of an Excel workbook (.xlsx): the first row names the columns; cell
+    values keep their types (text, numbers, dates)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        if self.path is None:
+            raise InputError("Only JSON Lines can be read from stdin; give a .xlsx file path.")
+        self.fmt = "xlsx"
+        rows = self._rows()
+        header = next(rows, None)
+        if header is None:
+            raise InputError(f"{self.name} is empty: expected a header row.")
+        names = [str(v).strip() if v is not None else "" for v in header]
+        while names and not names[-1]:
+            names.pop()
+        if "" in names:
+            raise InputError(
+                f"{self.name}, row 1: column {names.index('') + 1} has no name; name every column."
+            )
+        dupes = sorted({c for c in names if names.count(c) > 1})
+        if dupes:
+            raise InputError(
+                f"{self.name}, row 1: column {dupes[0]!r} appears more than once; rename one."
+            )
+        self.columns = names
+
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(self.path, read_only=True, data_only=True)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise InputError(f"{self.name} is not a readable .xlsx workbook: {exc}.") from None
+        try:
+            yield from book.worksheets[0].iter_rows(values_only=True)
+        finally:
+            book.close()
+
+    def estimate_rows(self) -> int | None:
+        return None
+
+    def records(self, start: Position) -> Iterator[_Record]:
+        """Rows after the header from `start`; an empty row is not a record."""
+        rows = 0
+        n = len(self.columns)
+        for values in itertools.islice(self._rows(), 1, None):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            rows += 1
+            if rows <= start.rows:
+                continue
+            problem = None
+            if any(v is not None for v in values[n:]):
+                problem = f"row has values beyond the {n} named columns"
+            record = dict(zip(self.columns, values[:n], strict=False))
+            yield _Record(f"row {rows + 1}", record, problem, Position(rows))
+
+
+def _check_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"Unknown encoding {name!r} (e.g. utf-8, cp1251, cp1250).") from None
+
+
+def open_reader(
+    path: str | Path,
+    fmt: Format | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Reader:
+    """A reader for `path` ('-' is JSON Lines on stdin), by extension unless `fmt` is given.
+    For CSV/TSV, `delimiter` and `encoding` are detected unless given."""
     fmt = fmt or file_format(path)
-    if fmt == "csv":
-        return CsvReader(path)
-    if fmt == "tsv":
-        return CsvReader(path, delimiter="\t")
+    if fmt in ("csv", "tsv"):
+        return CsvReader(path, delimiter, encoding, tsv=fmt == "tsv")
     if fmt == "parquet":
         return ParquetReader(path)
+    if fmt == "xlsx":
+        return XlsxReader(path)
     return JsonlReader(path)

@@ -77,6 +77,8 @@ class RunOptions:
     model: str | None = None
     playbook: str | None = None
     scheduler: str | None = None
+    delimiter: str | None = None  # CSV: None detects it
+    encoding: str | None = None  # CSV/TSV: None detects it
 
     def check(self) -> RunOptions:
         """Refuse settings that cannot work, naming the option."""
@@ -88,6 +90,8 @@ class RunOptions:
             raise InputError(f"engine must be 'local' or 'dask', got {self.engine!r}.")
         if self.scheduler and self.engine != "dask":
             raise InputError("--scheduler needs --engine dask.")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise InputError(f"--delimiter must be one character, got {self.delimiter!r}.")
         return self
 
 
@@ -103,6 +107,7 @@ class ScoreSummary:
     outcomes: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    read_as: dict[str, str] = field(default_factory=dict)  # detected encoding, delimiter
 
     def add(self, frame: pd.DataFrame) -> None:
         """Count a written chunk."""
@@ -129,6 +134,8 @@ class ScoreSummary:
             f"({self.rows_per_second:,.0f} rows/s; model {self.model_version})"
             + (f": {counts}" if counts else "")
         ]
+        if self.read_as:
+            out.append("read as " + ", ".join(f"{k} {v}" for k, v in self.read_as.items()))
         if self.resumed_from:
             out.append(f"resumed after the {self.resumed_from:,} rows an earlier run wrote")
         if self.errors:
@@ -310,7 +317,9 @@ def _model_version(model: str | None) -> str:
     return str(read_card(Path(model) if model else default_model_dir())["version"])
 
 
-def _progress(run: RunOptions, total: int | None, initial: int) -> Any:
+def progress_bar(
+    run: RunOptions, total: int | None, initial: int, desc: str = "custtype score"
+) -> Any:
     """A tqdm bar on stderr (rows/s, ETA); off in a pipe unless forced."""
     from tqdm.auto import tqdm
 
@@ -324,7 +333,7 @@ def _progress(run: RunOptions, total: int | None, initial: int) -> Any:
         smoothing=0.05,
         mininterval=0.5,
         dynamic_ncols=True,
-        desc="custtype score",
+        desc=desc,
     )
 
 
@@ -337,6 +346,7 @@ def _fingerprint(reader: Reader, fmt: Format, opts: ScoreOptions, version: str) 
         "input_size": stat.st_size if stat else None,
         "input_mtime_ns": stat.st_mtime_ns if stat else None,
         "format": fmt,
+        "read": [reader.delimiter, reader.encoding],
         "options": opts.fingerprint(),
         "model_version": version,
     }
@@ -349,11 +359,16 @@ def run_scoring(
     run = run.check()
     _refuse_same_file(source, target)
     in_fmt, out_fmt = file_format(source), file_format(target)
+    if out_fmt == "xlsx":
+        raise InputError(
+            f"Cannot write {target}: write the scored table as .csv, .tsv, .jsonl or .parquet "
+            "(Excel opens all but JSON Lines)."
+        )
     if run.resume and str(source) == STDIO:
         raise InputError("--resume needs an input file, not '-' (stdin).")
     scan = in_fmt == "jsonl" and (out_fmt != "jsonl" or run.engine == "dask")
     with _readable(source, spool=scan) as path:
-        reader = open_reader(path, in_fmt)
+        reader = open_reader(path, in_fmt, run.delimiter, run.encoding)
         if str(source) == STDIO:
             reader.name = "<stdin>"
         kinds = reader.scan() if scan and isinstance(reader, JsonlReader) else None
@@ -372,7 +387,9 @@ def run_scoring(
             layout.schema,
             layout.converters,
         )
-        summary = ScoreSummary(str(target), version, resumed_from=job.start.rows)
+        summary = ScoreSummary(
+            str(target), version, resumed_from=job.start.rows, read_as=reader.detected
+        )
         return _drive(reader, job, opts, run, summary, in_fmt == "jsonl" and kinds is None)
 
 
@@ -399,7 +416,7 @@ def _drive(
 ) -> ScoreSummary:
     """Pull scored chunks through the writer, committing a checkpoint after each."""
     started = time.perf_counter()
-    bar = _progress(run, reader.estimate_rows(), job.start.rows)
+    bar = progress_bar(run, reader.estimate_rows(), job.start.rows)
     try:
         if run.engine == "dask":
             from custtype.batch.dask import dask_engine
