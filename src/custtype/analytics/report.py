@@ -9,7 +9,6 @@ the page opens in any browser with no network access. It states the responsible-
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -32,6 +31,7 @@ from custtype.batch.score import (
 )
 from custtype.errors import InputError
 from custtype.files import atomic_output, check_columns
+from custtype.resources import resource
 from custtype.taxonomy import NONE, TYPES, type_name
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ NOTICE = (
     "messages for service planning; they are model estimates and contain errors."
 )
 _WHERE = re.compile(r"^(?:line|row) \d+(?: \(id .*?\))?: ")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"(?<![\w-])\d+(?![\w-])")  # counts and line numbers, not "UTF-8"
 
 
 @dataclass
@@ -146,13 +146,15 @@ def gather(
     channel_column: str | None = None,
     date_column: str | None = None,
     chunk_rows: int = 20_000,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> ReportData:
     """Read a scored file in chunks and count what the report shows.
 
     `channel_column` defaults to 'channel' and `date_column` to the first of DATE_COLUMNS,
     when such a column exists.
     """
-    reader = open_reader(source)
+    reader = open_reader(source, delimiter=delimiter, encoding=encoding)
     data = ReportData(str(source))
     for ch in reader.chunks(None, chunk_rows):
         frame = ch.frame
@@ -271,132 +273,73 @@ def _top_groups(groups: dict[str, Counter[str]]) -> list[str]:
 
 
 # -- HTML ----------------------------------------------------------------------------------
-_CSS = """
-body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;
-max-width:1100px;padding:1.2em 1.6em;color:#1d1d1f}
-h1{margin:.2em 0}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.meta{color:#555}.notice{border:3px solid #c62828;background:#fff4f4;padding:.8em 1em;
-border-radius:6px;font-size:1.05em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f4f4f6}
-img{max-width:100%;height:auto}.terms{display:flex;flex-wrap:wrap;gap:1.2em}
-.terms table{min-width:14em}footer{margin-top:2.5em;color:#555;font-size:.9em}
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _img(png: str, alt: str) -> str:
-    return f'<img src="data:image/png;base64,{png}" alt="{_e(alt)}">'
-
-
 def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.1f} %" if total else "–"
 
 
-def _summary_table(data: ReportData) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(_label(k))}</td><td><code>{_e(k)}</code></td><td>{data.labels[k]:,}</td>"
-        f"<td>{_pct(data.labels[k], data.rows)}</td></tr>"
-        for k in ORDER
-        if data.labels.get(k)
-    )
-    return (
-        "<table><tr><th>label</th><th>key</th><th>messages</th><th>share</th></tr>"
-        f"{rows}<tr><th>total</th><th></th><th>{data.rows:,}</th><th>100 %</th></tr></table>"
-    )
-
-
-def _group_table(groups: dict[str, Counter[str]], names: list[str], head: str) -> str:
-    """A table of label shares per group."""
+def _breakdown(
+    groups: dict[str, Counter[str]], title: str, head: str, by_time: bool
+) -> dict[str, Any] | None:
+    """One breakdown section: its stacked-bar plot and table rows."""
+    if not groups:
+        return None
+    names = sorted(groups)[-MAX_GROUPS * 3 :] if by_time else _top_groups(groups)
     keys = [k for k in ORDER if any(groups[g].get(k) for g in names)]
-    top = "".join(f"<th>{_e(_label(k))}</th>" for k in keys)
-    body = ""
+    rows = []
     for g in names:
         total = sum(groups[g].values())
-        cells = "".join(f"<td>{_pct(groups[g].get(k, 0), total)}</td>" for k in keys)
-        body += f"<tr><td>{_e(g)}</td><td>{total:,}</td>{cells}</tr>"
-    return f"<table><tr><th>{_e(head)}</th><th>messages</th>{top}</tr>{body}</table>"
-
-
-def _breakdown(groups: dict[str, Counter[str]], title: str, head: str, by_time: bool) -> str:
-    """A section: stacked-bar plot and table for one breakdown."""
-    if not groups:
-        return ""
-    names = sorted(groups)[-MAX_GROUPS * 3 :] if by_time else _top_groups(groups)
-    plot_groups = {g: groups[g] for g in names}
-    png = plot_stacked(plot_groups, title, sort_by_size=not by_time)
-    more = len(groups) - len(names)
-    note = f"<p class=meta>{more} smaller groups not shown.</p>" if more > 0 else ""
-    return f"<h2>{_e(title)}</h2>{_img(png, title)}{_group_table(groups, names, head)}{note}"
-
-
-def _terms(data: ReportData) -> str:
-    """The top evidence phrases per type, as small tables."""
-    blocks = []
-    for key in TYPES:
-        found = data.terms.get(key)
-        if not found:
-            continue
-        rows = "".join(
-            f"<tr><td>{_e(t)}</td><td>{n:,}</td></tr>" for t, n in found.most_common(TOP_TERMS)
+        rows.append(
+            {"name": g, "total": total, "cells": [_pct(groups[g].get(k, 0), total) for k in keys]}
         )
-        blocks.append(f"<table><tr><th>{_e(_label(key))}</th><th>n</th></tr>{rows}</table>")
-    if not blocks:
-        return (
-            "<h2>Top evidence phrases per type</h2><p class=meta>No evidence in this "
-            "file (scored with --no-evidence, or no message showed a type).</p>"
-        )
-    return (
-        "<h2>Top evidence phrases per type</h2><p class=meta>The phrases that pushed "
-        "hardest toward each type, counted over messages of that type.</p>"
-        f"<div class=terms>{''.join(blocks)}</div>"
-    )
-
-
-def _errors(data: ReportData) -> str:
-    """The errors grouped by kind."""
-    if not data.errors:
-        return "<h2>Errors</h2><p>No row failed to score.</p>"
-    rows = "".join(
-        f"<tr><td>{_e(k)}</td><td>{n:,}</td></tr>" for k, n in data.errors.most_common(15)
-    )
-    return (
-        "<h2>Errors</h2><p class=meta>Rows that could not be scored, by kind "
-        "(N stands for a number). Each is in the output with its line number in "
-        f"custtype_error.</p><table><tr><th>problem</th><th>rows</th></tr>{rows}</table>"
-    )
+    return {
+        "title": title,
+        "head": head,
+        "png": plot_stacked({g: groups[g] for g in names}, title, sort_by_size=not by_time),
+        "columns": [_label(k) for k in keys],
+        "rows": rows,
+        "more": max(0, len(groups) - len(names)),
+    }
 
 
 def render_html(data: ReportData, title: str = "Customer-type report") -> str:
-    """The whole report as one self-contained HTML page."""
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    models = ", ".join(sorted(data.models)) or "–"
-    parts = [
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
-        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1><p class=meta>Source: <code>{_e(Path(data.source).name)}</code> · "
-        f"{data.rows:,} messages · model {_e(models)} · generated {when}</p>",
-        f"<div class=notice role=note><strong>⚠ Responsible use.</strong> {_e(NOTICE)}</div>",
-        "<h2>Type distribution</h2>",
-        _img(plot_overall(data.labels), "type distribution"),
-        _summary_table(data),
+    """The whole report as one self-contained HTML page (resources/templates/report.html.j2,
+    every value HTML-escaped by Jinja2)."""
+    from jinja2 import Environment, select_autoescape
+
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    template = env.from_string(resource("templates/report.html.j2").read_text("utf-8"))
+    breakdowns = [
         _breakdown(data.by_language, "By language", "language", by_time=False),
         _breakdown(data.by_channel, f"By channel ({data.channel_column})", "channel", False),
         _breakdown(data.by_month, f"By month ({data.date_column})", "month", by_time=True),
-        "<h2>Confidence</h2><p class=meta>How sure the model was, by outcome. Low-confidence "
-        "messages are left undetermined rather than typed.</p>",
-        _img(plot_confidence(data.confidence), "confidence histogram"),
-        _terms(data),
-        _errors(data),
-        f"<footer><p><strong>Internal use only.</strong> {_e(NOTICE)}</p></footer>",
-        "</body></html>",
     ]
-    return "\n".join(p for p in parts if p)
+    return template.render(
+        title=title,
+        source=Path(data.source).name,
+        rows=data.rows,
+        models=", ".join(sorted(data.models)) or "–",
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        notice=NOTICE,
+        overall_png=plot_overall(data.labels),
+        summary=[
+            {
+                "name": _label(k),
+                "key": k,
+                "n": data.labels[k],
+                "share": _pct(data.labels[k], data.rows),
+            }
+            for k in ORDER
+            if data.labels.get(k)
+        ],
+        breakdowns=[b for b in breakdowns if b is not None],
+        confidence_png=plot_confidence(data.confidence),
+        terms=[
+            {"name": _label(key), "top": data.terms[key].most_common(TOP_TERMS)}
+            for key in TYPES
+            if data.terms.get(key)
+        ],
+        errors=data.errors.most_common(15),
+    )
 
 
 def build_report(
@@ -405,12 +348,14 @@ def build_report(
     channel_column: str | None = None,
     date_column: str | None = None,
     title: str = "Customer-type report",
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> ReportData:
     """Read a scored file and write the HTML report to `target` (atomically).
 
     Example: ``build_report("scored.parquet", "report.html")``
     """
-    data = gather(source, channel_column, date_column)
+    data = gather(source, channel_column, date_column, delimiter=delimiter, encoding=encoding)
     page = render_html(data, title)
     with atomic_output(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
