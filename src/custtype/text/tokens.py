@@ -19,7 +19,7 @@ import itertools
 import operator
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
@@ -189,6 +189,29 @@ _info_cache: dict[str, dict[str, tuple[str, bool]]] = {}
 _lock = threading.Lock()
 
 
+_tables: dict[str, Mapping[str, str]] = {}
+
+
+def use_lemma_tables(tables: Mapping[str, Mapping[str, str]]) -> None:
+    """Lemmatise these languages by looking words up in a table instead of with simplemma.
+
+    simplemma decodes a whole language's dictionary (3.7 M Polish forms, 3-7 s) on its first
+    word; a model ships the part it needs (built by `custtype train`), so the first Polish
+    message costs no more than a Russian one. A word not in the table is its own lemma, as
+    simplemma returns it. Caches of a language whose table changes are emptied.
+    """
+    for lang in set(_tables) | set(tables):
+        new = tables.get(lang)
+        if _tables.get(lang) is not new:
+            with _lock:
+                if new is None:
+                    _tables.pop(lang, None)
+                else:
+                    _tables[lang] = new
+                _info_cache.pop(lang, None)
+                _chunk_cache.pop(lang, None)
+
+
 def _lemmatize_uncached(word: str, lang: str) -> str:
     if not any(ch.isalpha() for ch in word):
         return word
@@ -196,6 +219,14 @@ def _lemmatize_uncached(word: str, lang: str) -> str:
         if any("\u0400" <= ch <= "\u04ff" for ch in word):
             return str(_morph().parse(word)[0][2]).replace("ё", "е")  # the best normal form
         return word
+    table = _tables.get(lang)
+    if table is not None:
+        return table.get(word, word)
+    return simplemma_lemma(word, lang)
+
+
+def simplemma_lemma(word: str, lang: str) -> str:
+    """simplemma's lemma of a lower-cased word, lower-cased."""
     import simplemma
 
     return str(simplemma.lemmatize(word, lang=lang)).lower()
