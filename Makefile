@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MSG ?= Кaкой ужас, заказ не пришёл уже неделю, мне нужно СЕГОДНЯ, почему до сих пор не отправили?!
 
-.PHONY: demo test lint format typecheck data-check train evaluate serve bench browser clean
+.PHONY: demo test lint format typecheck data-check train evaluate serve bench browser clean notebooks
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q ".[dev]"
 	touch $@
 
-demo: $(BIN)/python
+# installed again only when the project's files changed
+$(VENV)/.demo-installed: $(BIN)/python pyproject.toml $(shell find src models -type f)
 	$(BIN)/pip install -q .
+	touch $@
+
+demo: $(VENV)/.demo-installed
 	$(BIN)/custtype classify "$(MSG)"
 
 # headless Chromium for the agent-page end-to-end test (Debian packages)
@@ -41,11 +45,19 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+# the decision floors are set from the real labelled messages in ../shared when they are there
+REAL ?= ../shared/real_dev.jsonl
+CORPUS ?= ../shared/corpus
 train: $(VENV)/.installed
-	$(BIN)/custtype train
+	@if [ -f "$(REAL)" ]; then $(BIN)/custtype train --real $(REAL) --corpus $(CORPUS); \
+	else echo "no $(REAL): training without real labelled messages"; $(BIN)/custtype train; fi
 
 evaluate: $(VENV)/.installed
-	$(BIN)/custtype evaluate
+	@if [ -f "$(REAL)" ]; then $(BIN)/custtype evaluate --real $(REAL) --corpus $(CORPUS); \
+	else $(BIN)/custtype evaluate; fi
+
+notebooks: $(VENV)/.installed
+	$(BIN)/jupyter-execute notebooks/*.ipynb
 
 serve: $(VENV)/.installed
 	$(BIN)/custtype serve

@@ -55,3 +55,40 @@ def test_advise_each_isolates_a_failing_text(assistant: Assistant) -> None:
     out = assistant.advise_each(["Where is my order?", "", "Gdzie paczka?"], [None, None, None])
     assert not isinstance(out[0], Exception) and not isinstance(out[2], Exception)
     assert isinstance(out[1], InputError) and "text #0 is empty" in str(out[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "customer"),
+    [
+        ("Brałam udział w konkursie i oznaczyłam trzy koleżanki! Kiedy wyniki losowania?", "pl"),
+        ("Где мой заказ? Подскажите, пожалуйста, как поменять адрес доставки?", "ru"),
+    ],
+)
+def test_openers_are_in_the_customers_language(
+    assistant: Assistant, text: str, customer: str
+) -> None:
+    """Openers are pasted to the customer; the rest follows the agent's interface."""
+    advice = assistant.advise([text], agent_lang="en")[0]
+    key = advice.type
+    assert advice.language == customer
+    assert advice.strategy.lang == "en" and advice.strategy.openers_lang == customer
+    assert advice.strategy.strategy["openers"] == assistant.playbook.strategy(key, customer).openers
+    assert advice.strategy.strategy["tone"] == assistant.playbook.strategy(key, "en").tone
+
+
+def test_the_playbook_variable_works_for_library_and_cli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from custtype.cli import app
+
+    override = tmp_path / "acme.yaml"
+    override.write_text("types:\n  prize_hunter:\n    en: {tone: 'ACME house tone'}\n", "utf-8")
+    monkeypatch.setenv("CUSTTYPE_PLAYBOOK", str(override))
+    assert load_playbook().strategy("prize_hunter", "en").tone == "ACME house tone"
+    r = CliRunner().invoke(app, ["strategy", "prize_hunter", "--lang", "en", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["strategy"]["tone"] == "ACME house tone"
+    monkeypatch.setenv("CUSTTYPE_PLAYBOOK", str(tmp_path / "missing.yaml"))
+    r = CliRunner().invoke(app, ["strategy", "prize_hunter"])
+    assert r.exit_code == 2 and "does not exist" in r.output

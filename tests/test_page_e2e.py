@@ -246,3 +246,22 @@ def test_escalation_shows_only_its_reason(page: Any, base_url: str) -> None:
     page.wait_for_selector("#result:not([hidden])", timeout=30_000)
     assert page.inner_text("#strategy-facts dd.escalate") == "yes (public exposure)"
     assert page.problems == []
+
+
+def test_a_paste_over_the_limit_is_refused_visibly_not_cut(page: Any, base_url: str) -> None:
+    """The page used to cut a long paste to 20,000 characters and classify the rest."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/classify" in r.url else None)
+    page.goto(base_url)
+    page.click("button.lang[data-lang='en']")
+    long = "Where is my parcel? " * 1001  # 20,020 characters
+    page.fill("#message", long)
+    assert page.input_value("#message") == long  # nothing cut
+    expect(page.locator("#char-count")).to_have_text("20,020 / 20,000 characters")
+    expect(page.locator("#char-count")).to_have_class("char-count over")
+    page.click("#submit")
+    expect(page.locator("#error")).to_contain_text("the limit is 20,000")
+    assert not sent  # refused before any request
+    page.fill("#message", long[:19_990])
+    expect(page.locator("#char-count")).to_have_class("char-count")
+    assert not page.problems

@@ -162,7 +162,8 @@ class Assistant:
         supported = prediction.language in LANGS
         lang = agent_lang or (prediction.language if supported else DEFAULT_AGENT_LANG)
         cues = prediction.cues if supported else None
-        return recommend(prediction.type, lang, ctx, self.playbook, cues=cues)
+        customer = prediction.language if supported else lang
+        return recommend(prediction.type, lang, ctx, self.playbook, cues, customer_lang=customer)
 
 
 def _per_text(value: object, n: int, what: str) -> list[Any]:

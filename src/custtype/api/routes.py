@@ -148,9 +148,16 @@ def recommend_route(body: RecommendRequest, assistant: AssistantDep) -> Recommen
 
 
 @ops_router.get("/healthz", response_model=Health)
-async def healthz() -> Health:
-    """Alive: the process answers."""
-    return Health(status="ok")
+async def healthz(request: Request) -> Health:
+    """Alive: the process answers (with the model's version once it is loaded)."""
+    assistant = getattr(request.app.state, "assistant", None)
+    if assistant is None:
+        return Health(status="ok")
+    return Health(
+        status="ok",
+        model_version=assistant.version,
+        playbook_version=assistant.playbook.version,
+    )
 
 
 @ops_router.get("/readyz", response_model=Health, responses={503: {"model": ErrorResponse}})

@@ -8,6 +8,7 @@ message that names the file, the type and the field.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -244,11 +245,17 @@ def _load_cached(path: str | None, mtime: float) -> Playbook:
     return _validate(_deep_merge(base, raw), origin, path)
 
 
+PLAYBOOK_ENV = "CUSTTYPE_PLAYBOOK"
+
+
 def load_playbook(override: str | Path | None = None) -> Playbook:
-    """Load the shipped playbook, merged with a company's override file if given.
+    """Load the shipped playbook, merged with a company's override file: `override`, else
+    the file named by $CUSTTYPE_PLAYBOOK (for the library, the CLI and the API alike).
 
     Example: ``load_playbook("acme.yaml").strategy("extortionist", "pl").openers``
     """
+    if override is None:
+        override = os.environ.get(PLAYBOOK_ENV) or None
     if override is None:
         return _load_cached(None, 0.0)
     path = Path(override)

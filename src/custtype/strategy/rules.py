@@ -54,6 +54,7 @@ class Recommendation(BaseModel):
     rules_applied: list[str]
     added_actions: list[str]
     strategy: dict[str, Any]
+    openers_lang: Lang  # the customer's language: openers are pasted to the customer
     playbook_version: str
 
 
@@ -67,11 +68,13 @@ def recommend(
     context: MessageContext | None = None,
     playbook: Playbook | str | Path | None = None,
     cues: frozenset[str] | None = None,
+    customer_lang: str | None = None,
 ) -> Recommendation:
     """The strategy for `type_key` (None/'none' → general standard) in `lang`, given context.
 
-    `cues` are the cue categories already found in the message (the classifier passes them);
-    otherwise they are found in `context.text`.
+    `lang` is the agent's language; the reply openers, which are pasted to the customer, are
+    in `customer_lang` (default: `lang`). `cues` are the cue categories already found in the
+    message (the advice layer passes them); otherwise they are found in `context.text`.
 
     Example: ``recommend("extortionist", "pl", MessageContext(text="Wrzucę to na Instagram"))``
     """
@@ -82,6 +85,8 @@ def recommend(
     book = playbook if isinstance(playbook, Playbook) else load_playbook(playbook)
     ctx = context or MessageContext()
     strategy: Strategy = book.strategy(key, code)
+    customer = check_lang(customer_lang) if customer_lang else code
+    openers = book.strategy(key, customer).openers
     rules = book.context_rules
 
     if cues is None:
@@ -134,6 +139,7 @@ def recommend(
         flags=flags,
         rules_applied=applied,
         added_actions=added,
-        strategy=strategy.model_dump(),
+        strategy={**strategy.model_dump(), "openers": list(openers)},
+        openers_lang=customer,
         playbook_version=book.version,
     )

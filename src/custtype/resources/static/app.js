@@ -23,6 +23,8 @@ const UI = {
     written: "in writing", any: "any channel", phone: "by phone",
     needKey: "This server needs an API key: enter it below and try again.",
     failed: "The request failed:", emptyMessage: "Paste the customer's message first.",
+    tooLong: "The message has {n} characters; the limit is {max}. Shorten it (for example, remove quoted earlier replies) and analyse again.",
+    chars: "{n} / {max} characters",
     rules: {public_exposure: "public exposure", legal_appeal: "legal appeal", repeat_contact: "repeat contact",
       phone_to_written: "confirm in writing", written_channel: "written channel"},
     channels: {phone: "Phone", call_transcript: "Call transcript", chat: "Chat", messenger: "Messenger",
@@ -49,6 +51,8 @@ const UI = {
     written: "письменно", any: "любой канал", phone: "по телефону",
     needKey: "Серверу нужен API-ключ: введите его ниже и повторите.",
     failed: "Запрос не выполнен:", emptyMessage: "Сначала вставьте сообщение клиента.",
+    tooLong: "В сообщении {n} символов, предел — {max}. Сократите его (например, уберите процитированные прошлые письма) и запустите анализ снова.",
+    chars: "{n} / {max} символов",
     rules: {public_exposure: "публичная огласка", legal_appeal: "ссылка на закон", repeat_contact: "повторное обращение",
       phone_to_written: "подтвердить письменно", written_channel: "письменный канал"},
     channels: {phone: "Телефон", call_transcript: "Расшифровка звонка", chat: "Чат", messenger: "Мессенджер",
@@ -75,6 +79,8 @@ const UI = {
     written: "na piśmie", any: "dowolny kanał", phone: "telefonicznie",
     needKey: "Serwer wymaga klucza API: wpisz go poniżej i spróbuj ponownie.",
     failed: "Żądanie nie powiodło się:", emptyMessage: "Najpierw wklej wiadomość klienta.",
+    tooLong: "Wiadomość ma {n} znaków; limit to {max}. Skróć ją (np. usuń cytowane wcześniejsze odpowiedzi) i uruchom analizę ponownie.",
+    chars: "{n} / {max} znaków",
     rules: {public_exposure: "rozgłos publiczny", legal_appeal: "powołanie na prawo", repeat_contact: "ponowny kontakt",
       phone_to_written: "potwierdź na piśmie", written_channel: "kanał pisemny"},
     channels: {phone: "Telefon", call_transcript: "Zapis rozmowy", chat: "Czat", messenger: "Komunikator",
@@ -274,10 +280,27 @@ async function classify(request) {
   }
 }
 
+const MAX_CHARS = 20000; // the API's limit, in characters (code points, as the server counts)
+
+function charCount(text) { return [...text].length; }
+
+function fill(template, n) {
+  return template.replace("{n}", n.toLocaleString()).replace("{max}", MAX_CHARS.toLocaleString());
+}
+
+function updateCount() {
+  const n = charCount($("message").value);
+  const box = $("char-count");
+  box.textContent = fill(t("chars"), n);
+  box.classList.toggle("over", n > MAX_CHARS);
+}
+
 function onSubmit(event) {
   event.preventDefault();
   const text = $("message").value;
   if (!text.trim()) { showError(t("emptyMessage")); return; }
+  const n = charCount(text);
+  if (n > MAX_CHARS) { showError(fill(t("tooLong"), n)); return; } // never cut silently
   const request = {text, channel: $("channel").value};
   const lang = $("msg-lang").value;
   if (lang) request.lang = lang;
@@ -286,6 +309,7 @@ function onSubmit(event) {
 
 function init() {
   $("form").addEventListener("submit", onSubmit);
+  $("message").addEventListener("input", updateCount);
   $("message").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("form").requestSubmit();
   });
@@ -298,9 +322,11 @@ function init() {
     state.lang = b.dataset.lang;
     localStorage.setItem("custtype.lang", state.lang);
     applyLanguage();
+    updateCount();
     if (state.lastRequest) classify(state.lastRequest); // the strategy in the agent's language
   }));
   applyLanguage();
+  updateCount();
   loadTypes();
 }
 
