@@ -32,3 +32,11 @@ def shared_dir() -> Path:
     if not (SHARED / "TYPES.md").is_file():
         pytest.skip("../shared is not beside the checkout")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """Real messages (../shared/corpus) when beside the checkout, else the real-like sample
+    under tests/data: the end-to-end checks run either way, never skip."""
+    real = SHARED / "corpus"
+    return real if (real / "real_en.jsonl").is_file() else ROOT / "tests" / "data" / "real_like"

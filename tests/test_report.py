@@ -163,10 +163,10 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
         gather(path)
 
 
-def test_cli_report_on_a_scored_corpus_sample(shared_dir: Path, tmp_path: Path) -> None:
+def test_cli_report_on_a_scored_corpus_sample(corpus_dir: Path, tmp_path: Path) -> None:
     rows = []
     for lang in ("ru", "pl", "en"):
-        with (shared_dir / "corpus" / f"real_{lang}.jsonl").open(encoding="utf-8") as fh:
+        with (corpus_dir / f"real_{lang}.jsonl").open(encoding="utf-8") as fh:
             rows += [json.loads(next(fh)) for _ in range(15)]
     src = tmp_path / "sample.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
