@@ -39,7 +39,11 @@ def test_card_reports_test_metrics_and_versions() -> None:
     assert 0 <= m["ece"] <= 1
     assert m["coverage_vs_accuracy"][0]["coverage"] == 1.0
     assert {"scikit-learn", "numpy", "scipy"} <= set(card["library_versions"])
-    assert card["thresholds"]["abstain"] >= card["policy"]["abstain_min"]
+    assert card["policy"]["version"] >= 2 and set(card["policy"]["type_floor"]) == {
+        "ru",
+        "pl",
+        "en",
+    }
     assert "never" in card["intended_use"]
 
 
@@ -142,7 +146,7 @@ def test_a_symlinked_model_file_is_refused(model_copy: Path, tmp_path: Path) -> 
     ("card", "match"),
     [
         ([1, 2, 3], "expected a JSON object"),
-        ("drop:thresholds", "thresholds: Field required"),
+        ("drop:policy", "policy: Field required"),
         ("drop:version", "version: Field required"),
         ("drop:files", "files: Field required"),
         ("bad:temperature", "temperature: Input should be greater than 0"),
@@ -165,3 +169,42 @@ def test_an_odd_card_is_a_clear_error(model_copy: Path, card: object, match: str
 def test_not_a_model_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not a model directory"):
         Classifier.load(tmp_path)
+
+
+def test_card_reports_real_figures_and_the_floors_meet_their_targets() -> None:
+    card = read_card(default_model_dir())
+    real, policy = card["metrics_real"], card["policy"]
+    assert real["n"] > 0 and set(real["figures"]) == {"ru", "pl", "en", "all"}
+    for lang in ("ru", "pl", "en"):
+        f = real["figures"][lang]
+        assert f["ordinary_typed"] <= policy["targets"]["ordinary_typed"]
+        assert f["ordinary_typed_high"] <= policy["targets"]["ordinary_typed_high"]
+        assert 0.0 <= real["two_fold_estimate"][lang]["typed_found"] <= 1.0
+        assert 0 < policy["type_floor"][lang] <= policy["high_floor"][lang] < 1
+
+
+def test_the_lemma_tables_agree_with_simplemma(classifier: Classifier) -> None:
+    """The model's tables replace simplemma's dictionaries: the same lemma for every form."""
+    import random
+
+    from custtype.text.tokens import simplemma_lemma
+
+    for lang in ("pl", "en"):
+        table = classifier.lemma_tables[lang]
+        assert len(table) > 1000
+        for form in random.Random(0).sample(sorted(table), 300):
+            assert table[form] == simplemma_lemma(form, lang), form
+
+
+def test_polish_is_lemmatised_without_loading_simplemma() -> None:
+    """The first Polish message no longer decodes simplemma's 3.7 M-form dictionary."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from custtype import Classifier; c = Classifier.load(); "
+        "p = c.predict(['Gdzie jest moja paczka? Zamówiłem ją tydzień temu, czekam!'])[0]; "
+        "print(p.language, 'simplemma' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["pl", "False"]

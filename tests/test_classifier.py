@@ -65,13 +65,24 @@ def test_obvious_cases(classifier: Classifier, lang: str, label: str, text: str)
     assert (p.type or "none") == label
 
 
-def test_decision_follows_thresholds(classifier: Classifier) -> None:
-    th = classifier.thresholds
-    for p in classifier.predict([t for _, _, t in OBVIOUS] + ["ok", "Kiedy?", "WHY"]):
-        assert (p.outcome == "undetermined") == (p.confidence < th.abstain)
-        assert p.confidence_level == th.level(p.confidence)
-        if p.outcome == "type":
-            assert p.type == max(p.probabilities, key=p.probabilities.__getitem__)
+def test_decision_follows_the_policy(classifier: Classifier) -> None:
+    """A type is named exactly when its decision score reaches its language's floor; its
+    confidence is its calibrated probability."""
+    from custtype.text.analysis import analyze
+
+    texts = [t for _, _, t in OBVIOUS] + ["ok", "Kiedy?", "WHY"]
+    policy = classifier.policy
+    raw = classifier.raw_scores([analyze(t) for t in texts])
+    scores = policy.scores(raw)
+    for p, row in zip(classifier.predict(texts), scores, strict=True):
+        best = max(
+            (k for k in classifier.labels if k != "none"),
+            key=lambda k: row[classifier.labels.index(k)],
+        )
+        named = row[classifier.labels.index(best)] >= policy.floor(best, p.language)
+        assert (p.outcome == "type") == named
+        if named:
+            assert p.type == best and p.confidence == pytest.approx(p.probabilities[best])
 
 
 def test_evidence_spans_point_into_the_original_text(classifier: Classifier) -> None:
@@ -118,97 +129,21 @@ def test_single_string_is_refused(classifier: Classifier) -> None:
 
 
 def test_thresholds_override(tmp_path: Path) -> None:
+    from custtype.resources import resource
+
+    text = resource("thresholds.yaml").read_text("utf-8")
     strict = tmp_path / "strict.yaml"
     strict.write_text(
-        "version: 1\nnone_prior: 0.9\nabstain_min: 0.95\nbands: {high: 0.99, medium: 0.97}\n"
+        text.replace(
+            "type_floor: {ru: 0.5, pl: 0.5, en: 0.5}", "type_floor: {ru: 0.99, pl: 0.99, en: 0.99}"
+        )
     )
     clf = Classifier.load(thresholds=strict)
-    assert clf.thresholds.abstain >= 0.95
-    text = "Я участвовала в розыгрыше, когда итоги?"
-    assert (
-        clf.predict([text])[0].probabilities["none"]
-        > Classifier.load().predict([text])[0].probabilities["none"]
-    )
+    assert clf.policy.type_floor == {"ru": 0.99, "pl": 0.99, "en": 0.99}
+    texts = [t for _, label, t in OBVIOUS if label != "none"]
+    assert all(p.outcome != "type" for p in clf.predict(texts))
+    assert any(p.outcome == "type" for p in Classifier.load().predict(texts))
     bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nnone_prior: 2\nabstain_min: 0.5\nbands: {high: 0.9, medium: 0.7}\n")
+    bad.write_text(text.replace("none_prior: 0.4", "none_prior: 2"))
     with pytest.raises(ModelError, match="field none_prior"):
         Classifier.load(thresholds=bad)
-
-
-def test_evidence_phrases_are_distinct(classifier: Classifier) -> None:
-    text = "Did I win? I entered the sweepstakes, then the sweepstakes again, one more sweepstakes entry!"
-    phrases = [e.text.lower() for e in classifier.predict([text])[0].evidence]
-    assert phrases and len(phrases) == len(set(phrases))
-
-
-def test_fast_scores_equal_the_linear_model(classifier: Classifier) -> None:
-    import numpy as np
-
-    from custtype.model import artifact
-    from custtype.model.linear import softmax
-    from custtype.text.analysis import analyze
-
-    texts = ["Где мой заказ?!", "Kiedy wyniki konkursu?", "I want a refund and a free upgrade."]
-    analyses = [analyze(t) for t in texts]
-    x = classifier.vectorizer.transform(analyses)
-    linear = artifact.load().linear
-    expected = softmax(linear.decision_function(x) / classifier.temperature + classifier._bias, 1.0)
-    assert np.allclose(classifier.probabilities(analyses), expected, atol=1e-12)
-
-
-def test_linear_model_scores_as_the_estimator_it_came_from() -> None:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    from custtype.model.linear import LinearModel
-
-    rng = np.random.default_rng(3)
-    x, y = rng.normal(size=(60, 5)), np.repeat(["a", "b", "c"], 20)
-    fitted = LogisticRegression(max_iter=500).fit(x, y)
-    linear = LinearModel.of(fitted)
-    assert np.allclose(linear.decision_function(x), fitted.decision_function(x), atol=1e-12)
-    assert list(linear.classes_) == ["a", "b", "c"]
-
-
-def test_loading_the_model_does_not_import_scikit_learn() -> None:
-    """The shipped model holds numpy arrays and custtype classes only (fast start-up)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from custtype import Classifier; c = Classifier.load(); "
-        "c.predict(['Где мой заказ?', 'Gdzie paczka?', 'Where is it?']); "
-        "print(sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
-
-
-def test_a_large_input_is_scored_in_batches_with_the_same_results(
-    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """predict() scores at most _MAX_BATCH texts together (feature arrays of thousands of
-    messages outgrow the CPU caches); splitting must not change any prediction, and the
-    per-text languages must stay with their texts."""
-    from custtype.model import classifier as model
-
-    texts = [
-        "Где мой заказ? Жду уже неделю!",
-        "Jeśli nie oddacie pieniędzy, idę do UOKiK i do mediów.",
-        "Hi, could you tell me when the store opens on Sunday?",
-        "Что это за сервис, опять ничего не работает!!!",
-        "Dzień dobry, czy mogę zmienić adres dostawy?",
-    ]
-    langs: list[str | None] = ["ru", None, "en", None, "pl"]
-    whole = classifier.predict(texts, lang=langs)
-    monkeypatch.setattr(model, "_MAX_BATCH", 2)
-    calls: list[int] = []
-    real = model.Classifier._predict_batch
-    monkeypatch.setattr(
-        model.Classifier,
-        "_predict_batch",
-        lambda self, t, *rest: calls.append(len(t)) or real(self, t, *rest),
-    )
-    split = classifier.predict(texts, lang=langs)
-    assert calls == [2, 2, 1]
-    assert [p.to_dict() for p in split] == [p.to_dict() for p in whole]

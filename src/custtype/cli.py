@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from custtype.errors import CusttypeError
+from custtype.validation import describe
 
 app = typer.Typer(
     add_completion=False,
@@ -107,8 +109,8 @@ def classify(
     except CusttypeError as exc:
         _fail(str(exc))
         return
-    except ValueError as exc:  # pydantic: bad channel
-        _fail(str(exc).splitlines()[0] + f" (channel {channel!r})")
+    except ValidationError as exc:  # a bad channel
+        _fail(describe(exc) + ".")
         return
     out = pred.to_dict()
     if fmt is Format.json:
@@ -142,8 +144,6 @@ def strategy(
     repeat_contacts: Annotated[int, typer.Option(help="Earlier contacts on the matter.")] = 0,
 ) -> None:
     """The service strategy for a type, with the context rules applied."""
-    from pydantic import ValidationError
-
     from custtype.strategy.context import MessageContext
     from custtype.strategy.rules import recommend
 
@@ -154,7 +154,7 @@ def strategy(
         _fail(str(exc))
         return
     except ValidationError as exc:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        _fail(describe(exc) + ".")
         return
     if fmt is Format.json:
         _emit(rec)
@@ -234,21 +234,50 @@ def data_import(
     typer.echo(f"wrote {result.kept} messages to {result.written} ({len(result.dropped)} dropped)")
 
 
+RealOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Real labelled messages: JSON Lines of {id, lang, label} (real_dev's format)."
+    ),
+]
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="Training data folder.")] = Path("training_data"),
     out: Annotated[Path, typer.Option(help="Where model versions are written.")] = Path("models"),
     version: Annotated[str | None, typer.Option(help="Model version (default: date-hash).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    real: RealOpt = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder with the texts of --real's messages.")
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Decision-policy file (default: the shipped one).")
+    ] = None,
 ) -> None:
-    """Train a model on DATA/train, evaluate on DATA/test, write OUT/<version>/."""
+    """Train a model on DATA/train, evaluate on DATA/test, write OUT/<version>/.
+
+    With --real and --corpus, the decision floors of each language are set from those real
+    labelled messages (never trained on) and the card reports figures on them.
+    """
     import logging
 
     from custtype.training.train import train as run
 
+    if (real is None) != (corpus is None):
+        _fail("--real and --corpus go together: the labels file and the folder of its texts.")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)  # its "Loading dictionaries…"
     try:
-        result = run(data, out, version=version, seed=seed)
+        result = run(
+            data,
+            out,
+            version=version,
+            seed=seed,
+            thresholds_file=thresholds,
+            real=(real, corpus) if real is not None and corpus is not None else None,
+        )
     except CusttypeError as exc:
         _fail(str(exc))
         return
@@ -258,6 +287,62 @@ def train(
         f"test macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}, per language "
         + ", ".join(f"{k} {v:.3f}" for k, v in m["macro_f1_per_language"].items())
     )
+    report = result.card.get("metrics_real")
+    if report:
+        _echo_real(report["figures"], f"real ({report['source']}), floors tuned on it")
+        _echo_real(
+            report["two_fold_estimate"], "real, two-fold estimate (floors from the other half)"
+        )
+
+
+@app.command()
+def tune(
+    real: Annotated[
+        Path, typer.Option(help="Real labelled messages: JSON Lines of {id, lang, label}.")
+    ],
+    corpus: Annotated[Path, typer.Option(help="Folder with the texts of --real's messages.")],
+    model: ModelOpt = None,
+    data: Annotated[Path, typer.Option(help="Training data folder (uses DATA/test).")] = Path(
+        "training_data"
+    ),
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(help="Decision-policy file whose targets to meet (default: the model's)."),
+    ] = None,
+) -> None:
+    """Set a model's decision floors per language from real labelled messages, without
+    retraining (e.g. a team's own labelled tickets); rewrites the model's card."""
+    import logging
+
+    from custtype.model.artifact import default_model_dir
+    from custtype.training.train import tune as run
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+    try:
+        result = run(model or default_model_dir(), data, (real, corpus), thresholds)
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"tuned {result.path}: floors {result.card['policy']['type_floor']}")
+    m = result.card["metrics_test"]
+    typer.echo(f"test macro-F1 {m['macro_f1']:.3f} with the new floors")
+    report = result.card["metrics_real"]
+    _echo_real(report["figures"], f"real ({report['source']}), floors tuned on it")
+    _echo_real(report["two_fold_estimate"], "real, two-fold estimate (floors from the other half)")
+
+
+def _echo_real(figures: dict[str, Any], title: str) -> None:
+    """Per language: ordinary messages typed (any / high), typed messages found."""
+    typer.echo(title)
+    for lang, f in figures.items():
+        per_type = ", ".join(f"{t} {v['found']}/{v['n']}" for t, v in f["per_type"].items())
+        high = f["ordinary_typed_high"]
+        typer.echo(
+            f"  {lang}: ordinary typed {f['ordinary_typed']:.1%} (high {high:.1%}) of "
+            f"{f['ordinary']}; typed found {f['typed_found']:.1%} (any type "
+            f"{f['typed_any_type']:.1%}) of {f['typed']}" + (f" [{per_type}]" if per_type else "")
+        )
 
 
 @app.command()
@@ -274,13 +359,19 @@ def evaluate(
             "report the share given a type."
         ),
     ] = None,
+    real: RealOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Score DATA/test with a model: figures, confusion matrix and reliability PNGs."""
+    """Score DATA/test with a model: figures, confusion matrix and reliability PNGs.
+
+    With --real FILE (labels in real_dev's format, texts from --corpus): figures on real
+    labelled messages and OUT/real_curve.png, typed messages found against ordinary ones
+    typed as the threshold moves.
+    """
     from custtype.training.evaluation import evaluate_model
 
     try:
-        result = evaluate_model(model, data, out, corpus)
+        result = evaluate_model(model, data, out, corpus, real)
     except CusttypeError as exc:
         _fail(str(exc))
         return
@@ -289,10 +380,7 @@ def evaluate(
         return
     m = result["metrics"]
     typer.echo(f"model {result['model_version']} on {m['n']} test messages")
-    typer.echo(
-        f"macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  ECE {m['ece']:.3f}  "
-        f"undetermined {m['undetermined_share']:.1%}"
-    )
+    typer.echo(f"macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  ECE {m['ece']:.3f}")
     for lang, f1 in m["macro_f1_per_language"].items():
         typer.echo(f"  {lang}: macro-F1 {f1:.3f}")
     typer.echo(f"{'label':<18}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
@@ -308,6 +396,11 @@ def evaluate(
         )
     )
     typer.echo(f"wrote {result['confusion_png']} and {result['reliability_png']}")
+    if "real" in result:
+        _echo_real(
+            result["real"]["figures"], f"real labelled messages ({result['real']['source']})"
+        )
+        typer.echo(f"wrote {result['real']['curve_png']}")
     for lang, r in result.get("real_traffic", {}).get("languages", {}).items():
         typer.echo(
             f"real traffic {lang}: {r['messages']} messages, typed {r['typed_share']:.1%}, "
@@ -350,6 +443,18 @@ class StrategyFormatOpt(StrEnum):
     json = "json"
 
 
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(help="CSV delimiter, e.g. ';' (default: detected from the file)."),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(help="CSV/TSV encoding, e.g. cp1251 (default: detected from the file)."),
+]
+ProgressOpt = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Progress bar (default: only on a terminal)."),
+]
 JobsOpt = Annotated[
     int, typer.Option("--jobs", "-j", min=1, help="Processes (each loads the model once).")
 ]
@@ -415,16 +520,14 @@ def score(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run into the same OUTPUT.")
     ] = False,
-    progress: Annotated[
-        bool | None,
-        typer.Option(
-            "--progress/--no-progress", help="Progress bar (default: only on a terminal)."
-        ),
-    ] = None,
+    progress: ProgressOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
 ) -> None:
-    """Score every row of a file: all input columns kept, custtype_* columns added."""
+    """Score every row of a file (CSV, TSV, JSON Lines, Parquet, Excel .xlsx): all input
+    columns kept, custtype_* columns added."""
     from custtype.batch import ScoreOptions, score_file
 
     opts = ScoreOptions(
@@ -449,6 +552,8 @@ def score(
             partition_rows=partition_rows,
             resume=resume,
             progress=progress,
+            delimiter=delimiter,
+            encoding=encoding,
             model=str(model) if model else None,
             playbook=str(playbook) if playbook else None,
         )
@@ -496,6 +601,9 @@ def profile(
     text_column: TextColumnOpt = "text",
     lang_column: LangColumnOpt = None,
     jobs: JobsOpt = 1,
+    progress: ProgressOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
 ) -> None:
@@ -522,6 +630,9 @@ def profile(
             popts,
             sopts,
             jobs=jobs,
+            progress=progress,
+            delimiter=delimiter,
+            encoding=encoding,
             model=str(model) if model else None,
             playbook=str(playbook) if playbook else None,
         )
@@ -559,12 +670,22 @@ def report(
         ),
     ] = None,
     title: Annotated[str, typer.Option(help="Title of the page.")] = "Customer-type report",
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """A self-contained HTML report: distributions, confidence, evidence terms, errors."""
     from custtype.analytics.report import build_report
 
     try:
-        data = build_report(source, output, channel_column, date_column, title)
+        data = build_report(
+            source,
+            output,
+            channel_column,
+            date_column,
+            title,
+            delimiter=delimiter,
+            encoding=encoding,
+        )
     except (CusttypeError, OSError) as exc:
         _fail(str(exc))
         return

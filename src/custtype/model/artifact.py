@@ -1,8 +1,9 @@
 """Model directories: write and read a trained model in a format that cannot run code.
 
-A model is a directory with three files: `weights.npz` (numpy arrays, read with
-``allow_pickle=False``), `vocab.json` (settings, labels and vocabularies) and
-`model_card.json` (version, decision policy, metrics and the sha256 of the two others).
+A model is a directory: `weights.npz` (numpy arrays, read with ``allow_pickle=False``),
+`vocab.json` (settings, labels and vocabularies), `lemmas.json` (the lemma tables the model
+needs, per language, so simplemma's whole dictionaries need not load) and
+`model_card.json` (version, decision policy, metrics and the sha256 of the others).
 Each file is read once: the bytes that are hashed are the bytes that are parsed, so a file
 swapped between the check and the use is never read. Neither file can execute code, so the
 checksum guards integrity (a truncated or mixed-up copy), not safety.
@@ -31,16 +32,10 @@ from custtype.validation import describe
 
 WEIGHTS_FILE = "weights.npz"
 VOCAB_FILE = "vocab.json"
+LEMMAS_FILE = "lemmas.json"
 CARD_FILE = "model_card.json"
-MODEL_FILES = (WEIGHTS_FILE, VOCAB_FILE)
+MODEL_FILES = (WEIGHTS_FILE, VOCAB_FILE)  # and LEMMAS_FILE when the card lists it
 _MAX_FILE_BYTES = 512 << 20  # a model file larger than this is not one of ours
-
-
-class _Thresholds(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    abstain: float = Field(ge=0.0, le=1.0)
-    medium: float = Field(ge=0.0, le=1.0)
-    high: float = Field(ge=0.0, le=1.0)
 
 
 class ModelCard(BaseModel):
@@ -51,7 +46,6 @@ class ModelCard(BaseModel):
     labels: list[str] = Field(min_length=2)
     temperature: float = Field(gt=0.0)
     policy: Policy
-    thresholds: _Thresholds
     files: dict[str, str]
 
 
@@ -64,6 +58,7 @@ class Artifact:
     labels: list[str]
     temperature: float
     card: dict[str, Any]
+    lemma_tables: dict[str, dict[str, str]]
 
     @property
     def version(self) -> str:
@@ -148,7 +143,8 @@ def load(directory: str | Path | None = None) -> Artifact:
     card = read_card(folder)
     parsed = ModelCard.model_validate(card)
     blobs = {}
-    for name in MODEL_FILES:
+    names = [*MODEL_FILES, *([LEMMAS_FILE] if LEMMAS_FILE in parsed.files else [])]
+    for name in names:
         data = _read(folder / name)
         expected = parsed.files.get(name)
         if expected != sha256(data):
@@ -167,11 +163,14 @@ def load(directory: str | Path | None = None) -> Artifact:
         linear = LinearModel(arrays["coef"], arrays["intercept"], np.asarray(labels))
         if linear.coef_.shape != (len(labels), vectorizer.n_features):
             raise ValueError(f"weights of shape {linear.coef_.shape} do not fit the vocabulary")
+        tables = _json(blobs[LEMMAS_FILE], folder / LEMMAS_FILE) if LEMMAS_FILE in blobs else {}
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ValueError(f"{LEMMAS_FILE} must map languages to tables")
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
         raise ModelError(f"Model {folder} is inconsistent: {exc!s:.200}.") from None
     if labels != parsed.labels:
         raise ModelError(f"Model {folder}: the labels of {VOCAB_FILE} and the card differ.")
-    return Artifact(vectorizer, linear, labels, parsed.temperature, card)
+    return Artifact(vectorizer, linear, labels, parsed.temperature, card, tables)
 
 
 def save(
@@ -181,6 +180,7 @@ def save(
     labels: list[str],
     temperature: float,
     card: dict[str, Any],
+    lemma_tables: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Write a model directory; returns the card as written (with the files' sha256)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -195,6 +195,8 @@ def save(
             "utf-8"
         ),
     }
+    if lemma_tables:
+        blobs[LEMMAS_FILE] = json.dumps(lemma_tables, ensure_ascii=False).encode("utf-8")
     for name, data in blobs.items():
         (directory / name).write_bytes(data)
     written = {

@@ -16,11 +16,12 @@ from custtype.errors import InputError
 from custtype.model import artifact
 from custtype.model.evidence import Evidence, explain
 from custtype.model.linear import softmax
-from custtype.model.policy import Policy, Thresholds, load_policy
+from custtype.model.policy import Decision, Policy, load_policy
 from custtype.model.vectorizer import MessageVectorizer
 from custtype.taxonomy import LANGS, NONE
 from custtype.text.analysis import Analysis, analyze
 from custtype.text.cues import cue_categories
+from custtype.text.tokens import use_lemma_tables
 
 MAX_CHARS = 20_000
 # texts scored together at most: a batch's feature arrays grow with it (~1,200 entries a
@@ -84,15 +85,15 @@ class Classifier:
         intercept: np.ndarray,
         labels: Sequence[str],
         temperature: float,
-        thresholds: Thresholds,
         version: str,
         card: dict[str, Any] | None = None,
         policy: Policy | None = None,
+        lemma_tables: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.vectorizer = vectorizer
+        self.lemma_tables = lemma_tables or {}
         self.labels = list(labels)
         self.temperature = temperature
-        self.thresholds = thresholds
         self.policy = policy or load_policy()
         self._bias = self.policy.log_prior_ratio(self.labels)
         self.version = version
@@ -108,49 +109,47 @@ class Classifier:
     ) -> Classifier:
         """Load a model directory (default: the shipped model), checking it first.
 
-        `thresholds` is a team's own decision-policy file; by default the policy the model
-        was trained with (recorded in its card) is used.
+        `thresholds` is a team's own decision-policy file (its floors replace the model's);
+        by default the policy the model was trained with, recorded in its card, is used.
         """
         model = artifact.load(path)
         card = model.card
-        if thresholds is not None:
-            policy = load_policy(thresholds)
-            th = {
-                "abstain": max(policy.abstain_min, card["thresholds"]["abstain_held_out"]),
-                **policy.bands,
-            }
-        else:
-            policy = Policy.model_validate(card["policy"])
-            th = card["thresholds"]
+        policy = load_policy(thresholds) if thresholds else Policy.model_validate(card["policy"])
         return cls(
             vectorizer=model.vectorizer,
             coef=model.linear.coef_,
             intercept=model.linear.intercept_,
             labels=model.labels,
             temperature=model.temperature,
-            thresholds=Thresholds(th["abstain"], th["medium"], th["high"]),
             version=model.version,
             card=card,
             policy=policy,
+            lemma_tables=model.lemma_tables,
         )
 
     # -- scoring ----------------------------------------------------------------------
-    def probabilities(self, analyses: Sequence[Analysis]) -> np.ndarray:
-        """Calibrated, prior-corrected probabilities (rows: messages, columns: labels).
+    def analyze(self, text: str, lang: str | None = None) -> Analysis:
+        """`text.analysis.analyze` with this model's lemma tables."""
+        use_lemma_tables(self.lemma_tables)
+        return analyze(text, lang)
 
-        A message in an unsupported language gets the uniform row (the model abstains).
-        """
-        out = np.full((len(analyses), len(self.labels)), 1.0 / len(self.labels))
+    def raw_scores(self, analyses: Sequence[Analysis]) -> np.ndarray:
+        """The linear model's scores (rows: messages, columns: labels); a message in an
+        unsupported language gets zeros (a uniform row: the model abstains)."""
+        out = np.zeros((len(analyses), len(self.labels)))
         ok = [i for i, a in enumerate(analyses) if a.supported]
         if ok:
             x = self.vectorizer.transform([analyses[i] for i in ok])
-            out[ok] = self._calibrate(x)
+            out[ok] = np.asarray(x @ self._weights) + self._intercept
         return out
 
-    def _calibrate(self, x: Any) -> np.ndarray:
-        """Calibrated, prior-corrected probabilities of feature rows `x`."""
-        scores = np.asarray(x @ self._weights) + self._intercept
-        return softmax(scores / self.temperature + self._bias, 1.0)
+    def calibrated(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated, prior-corrected probabilities of raw scores."""
+        return softmax(raw / self.temperature + self._bias, 1.0)
+
+    def probabilities(self, analyses: Sequence[Analysis]) -> np.ndarray:
+        """Calibrated, prior-corrected probabilities (rows: messages, columns: labels)."""
+        return self.calibrated(self.raw_scores(analyses))
 
     def predict(
         self,
@@ -186,14 +185,28 @@ class Classifier:
         self, texts: Sequence[str], langs: list[str | None], explain_evidence: bool
     ) -> list[Prediction]:
         """`predict` on at most `_MAX_BATCH` checked texts."""
+        use_lemma_tables(self.lemma_tables)  # (a no-op unless another model's were in use)
         analyses = [analyze(t, code) for t, code in zip(texts, langs, strict=True)]
         ok = [i for i, a in enumerate(analyses) if a.supported]
         scored = [analyses[i] for i in ok]
         x, trace = self.vectorizer.transform_traced(scored, trace=explain_evidence)
-        probs = self._calibrate(x)
-        best = np.argmax(probs, axis=1)
+        raw = np.asarray(x @ self._weights) + self._intercept
+        probs, scores = self.calibrated(raw), self.policy.scores(raw)
+        decisions = [
+            self.policy.decide(probs[r], self.labels, a.lang, scores[r])
+            for r, a in enumerate(scored)
+        ]
+        # evidence for what was decided: the named type, or `none`, or (undetermined) the
+        # type that came closest
+        target = np.asarray(
+            [
+                self.labels.index(d.label) if d.label else _best_type(scores[r], self.labels)
+                for r, d in enumerate(decisions)
+            ],
+            dtype=int,
+        )
         evidence = (
-            explain(self.vectorizer, self._directions, scored, x, trace, best)
+            explain(self.vectorizer, self._directions, scored, x, trace, target)
             if trace is not None
             else [[] for _ in ok]
         )
@@ -201,7 +214,10 @@ class Classifier:
         out: list[Prediction] = []
         for i, a in enumerate(analyses):
             r = row_of.get(i)
-            out.append(self._unsupported(a) if r is None else self._one(a, probs[r], evidence[r]))
+            if r is None:
+                out.append(self._unsupported(a))
+            else:
+                out.append(self._one(a, probs[r], decisions[r], evidence[r]))
         return out
 
     def _unsupported(self, a: Analysis) -> Prediction:
@@ -218,23 +234,14 @@ class Classifier:
             reason=f"language {a.lang!r} is not supported ({', '.join(LANGS)})",
         )
 
-    def _one(self, a: Analysis, p: np.ndarray, evidence: list[Evidence]) -> Prediction:
-        k = int(np.argmax(p))
-        label = self.labels[k]
-        confidence = float(p[k])
-        abstained = confidence < self.thresholds.abstain
-        if abstained:
-            outcome, type_key, reason = "undetermined", None, "confidence below the threshold"
-        elif label == NONE:
-            outcome, type_key, reason = "none", None, None
-        else:
-            outcome, type_key, reason = "type", label, None
+    def _one(self, a: Analysis, p: np.ndarray, d: Decision, evidence: list[Evidence]) -> Prediction:
+        reason = "no type reached its threshold" if d.outcome == "undetermined" else None
         return Prediction(
-            type=type_key,
-            label=None if abstained else label,
-            outcome=outcome,
-            confidence=confidence,
-            confidence_level=self.thresholds.level(confidence),
+            type=d.label if d.outcome == "type" else None,
+            label=d.label,
+            outcome=d.outcome,
+            confidence=d.confidence,
+            confidence_level=d.level,
             probabilities={lab: float(v) for lab, v in zip(self.labels, p, strict=True)},
             language=a.lang,
             evidence=evidence,
@@ -242,3 +249,8 @@ class Classifier:
             reason=reason,
             cues=cue_categories(a.cues),
         )
+
+
+def _best_type(scores: np.ndarray, labels: Sequence[str]) -> int:
+    """The column of the highest-scoring type (never `none`)."""
+    return max((i for i, lab in enumerate(labels) if lab != NONE), key=lambda i: scores[i])

@@ -1,6 +1,9 @@
-"""The decision policy: prior of `none` in real traffic, abstention floor, confidence bands.
+"""The decision policy: when a probability becomes a named type, `none` or undetermined.
 
-Shipped as resources/thresholds.yaml; a team passes its own file to change it.
+Shipped as resources/thresholds.yaml; a team passes its own file to change it. The floors a
+type must reach are per language and are set from real labelled messages at training time
+(`custtype train --real`), because a model trained on written text is surer of itself on
+real text than it should be.
 """
 
 from __future__ import annotations
@@ -15,19 +18,49 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from custtype.errors import ModelError
 from custtype.resources import resource
-from custtype.taxonomy import NONE
+from custtype.taxonomy import LANGS, NONE, Lang
 from custtype.validation import describe
 
+JUDGEMENT_TYPES = ("serial_complainer", "extortionist", "know_it_all")
+"""Types that sound like judgements of a person: named only on unmistakable behaviour."""
 
-class Policy(BaseModel):
-    """Prior of `none`, abstention floor and bands (resources/thresholds.yaml)."""
+Share = float
+Floor = float
+
+
+class Targets(BaseModel):
+    """What `custtype train --real` sets the floors to meet on real labelled messages."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: int
+    ordinary_typed: Share = Field(gt=0.0, lt=1.0)
+    ordinary_typed_high: Share = Field(gt=0.0, lt=1.0)
+
+
+class Policy(BaseModel):
+    """Prior of `none`, the floors a type must reach, and confidence bands."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=2)
     none_prior: float = Field(gt=0.0, lt=1.0)
     abstain_min: float = Field(ge=0.0, lt=1.0)
+    type_floor: dict[Lang, Floor]
+    high_floor: dict[Lang, Floor]
+    judgement_margin: float = Field(ge=0.0, lt=1.0)
+    decision_temperature: float = Field(gt=0.0, le=20.0)
+    targets: Targets
     bands: dict[str, float]
+
+    @field_validator("type_floor", "high_floor")
+    @classmethod
+    def _floors(cls, v: dict[Lang, Floor]) -> dict[Lang, Floor]:
+        missing = [code for code in LANGS if code not in v]
+        if missing:
+            raise ValueError(f"missing languages: {', '.join(missing)}")
+        if not all(0.0 < f < 1.0 for f in v.values()):
+            raise ValueError("floors must be between 0 and 1")
+        return v
 
     @field_validator("bands")
     @classmethod
@@ -46,6 +79,56 @@ class Policy(BaseModel):
         ratio: np.ndarray = np.log(np.asarray(prior) * n)
         return ratio
 
+    def floor(self, type_key: str, lang: str) -> float:
+        """The probability `type_key` must reach to be named in a message of `lang`."""
+        base = self.type_floor.get(lang, max(self.type_floor.values()))  # type: ignore[call-overload]
+        return float(base + (self.judgement_margin if type_key in JUDGEMENT_TYPES else 0.0))
+
+    def scores(self, raw: np.ndarray) -> np.ndarray:
+        """Decision scores of raw model scores (rows: messages): probabilities at the
+        decision temperature, without the prior. Softer than the calibrated probabilities,
+        they rank real messages better (chosen on real labelled messages)."""
+        z = raw / self.decision_temperature
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    def decide(
+        self, p: np.ndarray, labels: Sequence[str], lang: str, score: np.ndarray | None = None
+    ) -> Decision:
+        """The outcome for one message: `p` its calibrated probabilities, `score` its
+        decision scores (default: `p`), both in `labels` order. A type is named when its
+        score reaches the language's floor; its confidence is its calibrated probability."""
+        s = p if score is None else score
+        none_at = list(labels).index(NONE)
+        types = [i for i in range(len(labels)) if i != none_at]
+        best = max(types, key=lambda i: s[i])
+        if s[best] >= self.floor(labels[best], lang):
+            high = self.high_floor.get(lang, 1.0)  # type: ignore[call-overload]
+            level = "high" if s[best] >= high else "medium"
+            return Decision("type", labels[best], float(p[best]), level)
+        p_none = float(p[none_at])
+        if p_none >= self.abstain_min:
+            return Decision("none", NONE, p_none, self.band(p_none))
+        return Decision("undetermined", None, float(max(p)), "low")
+
+    def band(self, confidence: float) -> str:
+        if confidence >= self.bands["high"]:
+            return "high"
+        if confidence >= self.bands["medium"]:
+            return "medium"
+        return "low"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy made of one message's probabilities."""
+
+    outcome: str  # "type" | "none" | "undetermined"
+    label: str | None  # a type key, "none", or None when undetermined
+    confidence: float
+    level: str  # "high" | "medium" | "low"
+
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """The shipped decision policy, or a team's own YAML file (validated)."""
@@ -59,18 +142,10 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise ModelError(f"Invalid thresholds file {str(source)!r}: {describe(exc)}.") from None
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Abstention threshold and confidence bands applied to calibrated probabilities."""
-
-    abstain: float
-    medium: float
-    high: float
-
-    def level(self, confidence: float) -> str:
-        """'high', 'medium' or 'low' for a calibrated confidence."""
-        if confidence >= self.high:
-            return "high"
-        if confidence >= self.medium:
-            return "medium"
-        return "low"
+def choose_floor(scores: np.ndarray, share: float, grid_step: float = 0.005) -> float:
+    """The lowest floor at which at most `share` of `scores` (ordinary messages' best type
+    probabilities, judgement margin included) reach it."""
+    for floor in np.arange(grid_step, 1.0, grid_step):
+        if float((scores >= floor).mean()) <= share:
+            return round(float(floor), 4)
+    return round(1.0 - grid_step, 4)

@@ -5,24 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from custtype.errors import DataError
 from custtype.model.classifier import Classifier
 from custtype.taxonomy import LABELS
-from custtype.text.analysis import analyze
 from custtype.training.dataset import load_split
 from custtype.training.metrics import metrics, plot_confusion, plot_reliability
+from custtype.training.real import (
+    best_types,
+    decide_all,
+    load_real,
+    plot_real_curve,
+    real_curve,
+    real_figures,
+)
 
 
 def evaluate_model(
-    model: Path | None, data_root: Path, out: Path, corpus: Path | None = None
+    model: Path | None,
+    data_root: Path,
+    out: Path,
+    corpus: Path | None = None,
+    real: Path | None = None,
 ) -> dict[str, Any]:
     """Metrics of a model on DATA/test plus a confusion matrix and a reliability diagram;
-    with `corpus`, also the real-traffic check on its unlabelled messages."""
+    with `corpus`, also the real-traffic check on its unlabelled messages; with `real` (a
+    labels file in real_dev's format, texts from `corpus`), figures on real labelled
+    messages and a plot of typed messages found against ordinary ones typed."""
     clf = Classifier.load(model)
     rows = load_split(data_root, "test")
-    probs = clf.probabilities([analyze(r.message.text) for r in rows])
+    raw = clf.raw_scores([clf.analyze(r.message.text) for r in rows])
+    probs = clf.calibrated(raw)
     y = [r.message.label for r in rows]
     langs = [r.message.lang for r in rows]
-    m = metrics(probs, y, langs, LABELS, clf.thresholds.abstain)
+    m = metrics(probs, y, langs, LABELS, clf.policy, clf.policy.scores(raw))
     out.mkdir(parents=True, exist_ok=True)
     cm = plot_confusion(m, out / "confusion_matrix.png", f"Test set, model {clf.version}")
     rel = plot_reliability(probs, y, LABELS, out / "reliability.png")
@@ -32,9 +47,36 @@ def evaluate_model(
         "confusion_png": str(cm),
         "reliability_png": str(rel),
     }
+    if real is not None:
+        if corpus is None:
+            raise DataError(
+                "--real needs --corpus: the folder the labelled messages' texts are in."
+            )
+        result["real"] = real_check(clf, real, corpus, out)
     if corpus is not None:
         result["real_traffic"] = real_traffic_check(clf, corpus)
     return result
+
+
+def real_check(clf: Classifier, labels: Path, corpus: Path, out: Path) -> dict[str, Any]:
+    """Figures on real labelled messages with the model's policy, and the curve PNG."""
+    items = load_real(labels, corpus)
+    raw = clf.raw_scores([clf.analyze(it.text) for it in items])
+    scores = clf.policy.scores(raw)
+    types, levels = decide_all(clf.policy, clf.calibrated(raw), scores, items, clf.labels)
+    best, score = best_types(scores, clf.labels)
+    guesses = [clf.labels[b] for b in best]
+    curve = real_curve(items, score, guesses)
+    figures = real_figures(items, types, levels)
+    marks = {
+        lang: (figures[lang]["ordinary_typed"], figures[lang]["typed_found"])
+        for lang in curve
+        if lang in figures
+    }
+    png = plot_real_curve(
+        curve, out / "real_curve.png", f"Real messages ({labels.name}), model {clf.version}", marks
+    )
+    return {"source": str(labels), "n": len(items), "figures": figures, "curve_png": str(png)}
 
 
 def real_traffic_check(clf: Classifier, corpus: Path, sample: int = 5) -> dict[str, Any]:

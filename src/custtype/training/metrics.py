@@ -9,19 +9,32 @@ from typing import Any
 
 import numpy as np
 
+from custtype.model.policy import Policy
 from custtype.taxonomy import NONE
 
 ECE_BINS = 10
 
 
-def decide(probs: np.ndarray, labels: Sequence[str], abstain: float) -> list[str]:
-    """The label each row ends up with: argmax, or `none` when below the abstention threshold.
+def decide(
+    probs: np.ndarray,
+    labels: Sequence[str],
+    langs: Sequence[str],
+    policy: Policy | None,
+    scores: np.ndarray | None = None,
+) -> list[str]:
+    """The label each row ends up with under `policy` (None: the most probable label);
+    `scores` are the decision scores (default: `probs`).
 
     An undetermined answer shows no type, like `none`, so it is scored as `none`.
     """
-    idx = probs.argmax(axis=1)
-    conf = probs.max(axis=1)
-    return [NONE if c < abstain else labels[i] for i, c in zip(idx, conf, strict=True)]
+    if policy is None:
+        return [labels[i] for i in probs.argmax(axis=1)]
+    rows = probs if scores is None else scores
+    out = []
+    for p, s, lang in zip(probs, rows, langs, strict=True):
+        d = policy.decide(p, labels, lang, s)
+        out.append(d.label if d.label is not None else NONE)
+    return out
 
 
 def expected_calibration_error(
@@ -67,12 +80,14 @@ def metrics(
     y_true: Sequence[str],
     langs: Sequence[str],
     labels: Sequence[str],
-    abstain: float,
+    policy: Policy | None,
+    scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """All figures of the model card for one labelled set."""
+    """All figures of the model card for one labelled set, decided by `policy` (None: the
+    most probable label) on decision `scores` (default: `probs`)."""
     from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-    y_pred = decide(probs, labels, abstain)
+    y_pred = decide(probs, labels, langs, policy, scores)
     labels = list(labels)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_lang = {}
@@ -87,7 +102,6 @@ def metrics(
                 zero_division=0,
             )
         )
-    conf = probs.max(axis=1)
     return {
         "n": len(y_true),
         "macro_f1": float(
@@ -105,7 +119,6 @@ def metrics(
             for i, lab in enumerate(labels)
         },
         "ece": expected_calibration_error(probs, y_true, labels),
-        "undetermined_share": float(np.mean(conf < abstain)),
         "coverage_vs_accuracy": coverage_curve(probs, y_true, labels),
         "confusion_matrix": {
             "labels": labels,

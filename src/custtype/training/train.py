@@ -22,15 +22,18 @@ from custtype import __version__
 from custtype.model import artifact
 from custtype.model.classifier import Classifier
 from custtype.model.linear import LinearModel, softmax
-from custtype.model.policy import Policy, Thresholds, load_policy
+from custtype.model.policy import Policy, load_policy
 from custtype.model.vectorizer import MessageVectorizer
 from custtype.taxonomy import LABELS
 from custtype.text.analysis import Analysis, analyze
+from custtype.text.tokens import use_lemma_tables
 from custtype.training.dataset import Located, data_hash, load_split
-from custtype.training.metrics import decide, metrics
+from custtype.training.lemma_tables import build_lemma_tables
+from custtype.training.metrics import metrics
+from custtype.training.real import RealItem, load_real, real_evaluation, tune_policy
 
 log = logging.getLogger(__name__)
-C_GRID = (3.0, 10.0, 30.0)
+C_GRID = (1.0, 3.0, 10.0)
 C_TOLERANCE = 0.005
 
 
@@ -96,23 +99,6 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(res.x)
 
 
-def choose_thresholds(probs: np.ndarray, y: np.ndarray, policy: Policy) -> dict[str, float]:
-    """Abstention threshold maximising held-out macro-F1, floored by the policy; its bands."""
-    from sklearn.metrics import f1_score
-
-    best_t, best_f1 = 0.0, -1.0
-    for t in np.round(np.arange(0.2, 0.81, 0.025), 3):
-        f1 = f1_score(y, decide(probs, LABELS, float(t)), labels=list(LABELS), average="macro")
-        if f1 > best_f1 + 1e-9:
-            best_t, best_f1 = float(t), float(f1)
-    return {
-        "abstain": max(best_t, policy.abstain_min),
-        "abstain_held_out": best_t,
-        "medium": policy.bands["medium"],
-        "high": policy.bands["high"],
-    }
-
-
 def band_precision(probs: np.ndarray, y: np.ndarray, lo: float) -> dict[str, float]:
     """Share of held-out messages at or above a confidence, and how often they are right."""
     conf = probs.max(axis=1)
@@ -124,6 +110,73 @@ def band_precision(probs: np.ndarray, y: np.ndarray, lo: float) -> dict[str, flo
     }
 
 
+def tune_and_evaluate(
+    model: Classifier,
+    policy: Policy,
+    real_items: Sequence[RealItem],
+    real_source: str | None,
+    test_rows: Sequence[Located],
+) -> tuple[Policy, dict[str, Any] | None, dict[str, Any]]:
+    """Set `policy`'s floors from real labelled messages (if any) and measure the model with
+    it on them and on the test split; the model keeps the tuned policy."""
+    real_report: dict[str, Any] | None = None
+    if real_items:
+        raw = model.raw_scores([model.analyze(it.text) for it in real_items])
+        real_scores = policy.scores(raw)
+        policy = tune_policy(policy, real_scores, real_items, LABELS)
+        real_report = {
+            "source": real_source,
+            "n": len(real_items),
+            **real_evaluation(policy, model.calibrated(raw), real_scores, real_items, LABELS),
+        }
+        log.info("floors from %d real messages: %s", len(real_items), policy.type_floor)
+    model.policy = policy
+    # language detected, as in use
+    test_raw = model.raw_scores([model.analyze(r.message.text) for r in test_rows])
+    test_metrics = metrics(
+        model.calibrated(test_raw),
+        [r.message.label for r in test_rows],
+        [r.message.lang for r in test_rows],
+        LABELS,
+        policy,
+        policy.scores(test_raw),
+    )
+    return policy, real_report, test_metrics
+
+
+def tune(
+    model_dir: Path,
+    data_root: Path,
+    real: tuple[Path, Path],
+    thresholds_file: Path | None = None,
+) -> TrainResult:
+    """Set an existing model's decision floors from real labelled messages (a team's own,
+    or a policy file's new targets) without retraining; rewrites its card."""
+    model = Classifier.load(model_dir, thresholds=thresholds_file)
+    found = artifact.load(model_dir)
+    items = load_real(*real)
+    policy, real_report, test_metrics = tune_and_evaluate(
+        model, model.policy, items, real[0].name, load_split(data_root, "test")
+    )
+    card = {
+        **{k: v for k, v in found.card.items() if k not in ("files", "labels", "temperature")},
+        "policy": policy.model_dump(),
+        "metrics_test": test_metrics,
+        "metrics_real": real_report,
+        "tuned": dt.date.today().isoformat(),
+    }
+    written = artifact.save(
+        model_dir,
+        found.vectorizer,
+        found.linear,
+        found.labels,
+        found.temperature,
+        card,
+        found.lemma_tables,
+    )
+    return TrainResult(model_dir, written)
+
+
 def train(
     data_root: Path,
     models_root: Path,
@@ -131,22 +184,30 @@ def train(
     seed: int = 13,
     c_grid: Sequence[float] = C_GRID,
     thresholds_file: Path | None = None,
+    real: tuple[Path, Path] | None = None,
 ) -> TrainResult:
-    """Train, calibrate, evaluate on the test split and write models/<version>/."""
+    """Train, calibrate, evaluate on the test split and write models/<version>/.
+
+    `real` is (labels file, corpus folder) of real labelled messages (real_dev's format):
+    the per-language floors of the decision policy are set from them and the card reports
+    figures on them. They are never training text.
+    """
     rows = load_split(data_root, "train")
     test_rows = load_split(data_root, "test")
+    real_items = load_real(*real) if real is not None else []
     digest = data_hash(data_root)
     log.info("analysing %d training messages", len(rows))
+    use_lemma_tables({})  # simplemma itself, whatever model was loaded in this process
     analyses = [analyze(r.message.text, r.message.lang) for r in rows]
     y = np.asarray([r.message.label for r in rows])
+    langs = [r.message.lang for r in rows]
     folds = writer_folds(rows)
 
     search: dict[str, float] = {}
     oof_by_c: dict[float, np.ndarray] = {}
     for c in sorted(c_grid):
         oof_by_c[c] = _oof_scores(analyses, y, folds, c, seed)
-        probs = softmax(oof_by_c[c], 1.0)
-        f1 = metrics(probs, list(y), [r.message.lang for r in rows], LABELS, 0.0)["macro_f1"]
+        f1 = metrics(softmax(oof_by_c[c], 1.0), list(y), langs, LABELS, None)["macro_f1"]
         search[str(c)] = f1
         log.info("C=%s cross-writer macro-F1 %.3f", c, f1)
     # the strongest regularisation within a hair of the best: weights that stay modest
@@ -157,37 +218,28 @@ def train(
     temperature = fit_temperature(best_scores, y)
     policy = load_policy(thresholds_file)
     oof_probs = softmax(best_scores / temperature + policy.log_prior_ratio(LABELS), 1.0)
-    thresholds = choose_thresholds(oof_probs, y, policy)
-    oof = metrics(oof_probs, list(y), [r.message.lang for r in rows], LABELS, thresholds["abstain"])
+    oof_decision = policy.scores(best_scores)
 
     vec, clf = _fit(analyses, y, best_c, seed)
+    lemma_tables = build_lemma_tables(analyses)
     cols = [list(clf.classes_).index(lab) for lab in LABELS]
-    clf.coef_ = clf.coef_[cols]
-    clf.intercept_ = clf.intercept_[cols]
-    clf.classes_ = np.asarray(LABELS)
-
+    linear = LinearModel(clf.coef_[cols], clf.intercept_[cols], np.asarray(LABELS))
     today = dt.date.today()
     version = version or f"{today:%Y.%m.%d}-{digest[:7]}"
-    linear = LinearModel.of(clf)
     model = Classifier(
         vec,
         linear.coef_,
         linear.intercept_,
         LABELS,
         temperature,
-        Thresholds(thresholds["abstain"], thresholds["medium"], thresholds["high"]),
         version,
         policy=policy,
+        lemma_tables=lemma_tables,
     )
-    # language detected, as in use
-    test_probs = model.probabilities([analyze(r.message.text) for r in test_rows])
-    test_metrics = metrics(
-        test_probs,
-        [r.message.label for r in test_rows],
-        [r.message.lang for r in test_rows],
-        LABELS,
-        thresholds["abstain"],
+    policy, real_report, test_metrics = tune_and_evaluate(
+        model, policy, real_items, real[0].name if real else None, test_rows
     )
+    oof = metrics(oof_probs, list(y), langs, LABELS, policy, oof_decision)
 
     out = models_root / version
     card = {
@@ -198,11 +250,8 @@ def train(
         "labels": list(LABELS),
         "n_train": len(rows),
         "n_test": len(test_rows),
-        "features": {
-            "lemma_ngrams": vec.n_lemma,
-            "char_ngrams": vec.n_char,
-            "dense": vec.n_features - vec.n_lemma - vec.n_char,
-        },
+        "features": {"lemma_ngrams": vec.n_lemma, "char_ngrams": vec.n_char},
+        "lemma_tables": {lang: len(t) for lang, t in lemma_tables.items()},
         "estimator": {
             "type": "LogisticRegression",
             "C": best_c,
@@ -212,13 +261,11 @@ def train(
         "c_search_cross_writer_macro_f1": search,
         "temperature": temperature,
         "policy": policy.model_dump(),
-        "thresholds": thresholds,
         "metrics_cross_writer_oof": {
             **{k: oof[k] for k in ("macro_f1", "macro_f1_per_language", "ece")},
-            "high_band": band_precision(oof_probs, y, thresholds["high"]),
-            "medium_band": band_precision(oof_probs, y, thresholds["medium"]),
         },
         "metrics_test": test_metrics,
+        "metrics_real": real_report,
         "library_versions": artifact.library_versions(),
         "python": platform.python_version(),
         "intended_use": (
@@ -226,5 +273,5 @@ def train(
             "them to the customer and never use them as the sole trigger of an adverse action."
         ),
     }
-    written = artifact.save(out, vec, linear, list(LABELS), temperature, card)
+    written = artifact.save(out, vec, linear, list(LABELS), temperature, card, lemma_tables)
     return TrainResult(out, written)

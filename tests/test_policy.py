@@ -1,0 +1,105 @@
+"""The decision policy: floors per language, the stricter judgement types, bands, tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custtype import LABELS, ModelError
+from custtype.model.policy import JUDGEMENT_TYPES, choose_floor, load_policy
+from custtype.training.real import RealItem, real_figures, tune_policy
+
+POLICY = load_policy().model_copy(
+    update={
+        "type_floor": {"ru": 0.4, "pl": 0.5, "en": 0.6},
+        "high_floor": {"ru": 0.8, "pl": 0.8, "en": 0.8},
+    }
+)
+
+
+def _probs(**given: float) -> np.ndarray:
+    p = np.zeros(len(LABELS))
+    for label, value in given.items():
+        p[LABELS.index(label)] = value
+    rest = 1.0 - p.sum()
+    p[LABELS.index("none")] += rest
+    return p
+
+
+@pytest.mark.parametrize(
+    ("lang", "outcome"), [("ru", "type"), ("pl", "type"), ("en", "undetermined")]
+)
+def test_each_language_has_its_floor(lang: str, outcome: str) -> None:
+    d = POLICY.decide(_probs(tester=0.55, none=0.45), LABELS, lang)
+    assert d.outcome == outcome
+
+
+@pytest.mark.parametrize("key", JUDGEMENT_TYPES)
+def test_judgement_types_need_the_margin_more(key: str) -> None:
+    just_over = POLICY.type_floor["pl"] + 0.01
+    assert POLICY.decide(_probs(tester=just_over), LABELS, "pl").outcome == "type"
+    judged = POLICY.decide(_probs(**{key: just_over}), LABELS, "pl")
+    assert judged.outcome != "type"
+    over_margin = POLICY.type_floor["pl"] + POLICY.judgement_margin + 0.01
+    assert POLICY.decide(_probs(**{key: over_margin}), LABELS, "pl").label == key
+
+
+def test_levels_none_and_undetermined() -> None:
+    high = POLICY.decide(_probs(prize_hunter=0.85), LABELS, "ru")
+    assert (high.outcome, high.level) == ("type", "high")
+    medium = POLICY.decide(_probs(prize_hunter=0.45), LABELS, "ru")
+    assert (medium.outcome, medium.level) == ("type", "medium")
+    none = POLICY.decide(_probs(prize_hunter=0.05), LABELS, "ru")
+    assert (none.outcome, none.label, none.level) == ("none", "none", "high")
+    # no type at its floor and `none` below abstain_min: undetermined
+    spread = _probs(tester=0.3, want_it_now=0.3, none=0.3)
+    undecided = POLICY.decide(spread / spread.sum(), LABELS, "en")
+    assert undecided.outcome == "undetermined" and undecided.label is None
+
+
+def test_choose_floor_meets_the_share() -> None:
+    scores = np.linspace(0, 1, 101)  # 0.00 … 1.00
+    floor = choose_floor(scores, 0.10)
+    assert (scores >= floor).mean() <= 0.10
+    assert (scores >= floor - 0.01).mean() > 0.10  # the lowest such floor
+
+
+def test_tuned_floors_meet_the_targets_on_the_messages_they_came_from() -> None:
+    rng = np.random.default_rng(5)
+    items, rows = [], []
+    for lang in ("ru", "pl", "en"):
+        for i in range(200):
+            label = "none" if i < 160 else "tester"
+            score = rng.uniform(0.0, 0.7) if label == "none" else rng.uniform(0.4, 1.0)
+            rows.append(_probs(tester=score))
+            items.append(RealItem(f"{lang}-{i}", lang, label, True, "x"))
+    probs = np.asarray(rows)
+    tuned = tune_policy(load_policy(), probs, items, LABELS)
+    decisions = [tuned.decide(p, LABELS, it.lang) for p, it in zip(probs, items, strict=True)]
+    figures = real_figures(
+        items,
+        [d.label if d.outcome == "type" else None for d in decisions],
+        [d.level for d in decisions],
+    )
+    for lang in ("ru", "pl", "en"):
+        assert figures[lang]["ordinary_typed"] <= tuned.targets.ordinary_typed
+        assert figures[lang]["ordinary_typed_high"] <= tuned.targets.ordinary_typed_high
+        assert figures[lang]["typed_found"] > 0.3
+
+
+def test_a_v1_or_broken_thresholds_file_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "version: 1\nnone_prior: 0.4\nabstain_min: 0.5\nbands: {high: 0.9, medium: 0.7}\n"
+    )
+    with pytest.raises(
+        ModelError, match="field version: Input should be greater than or equal to 2"
+    ):
+        load_policy(old)
+    text = (Path(__file__).parent.parent / "src/custtype/resources/thresholds.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("type_floor: {ru: 0.5, pl: 0.5, en: 0.5}", "type_floor: {ru: 0.5}"))
+    with pytest.raises(ModelError, match=r"field type_floor: .*missing languages: pl, en"):
+        load_policy(bad)
