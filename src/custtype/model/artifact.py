@@ -104,7 +104,7 @@ def _read(path: Path) -> bytes:
     except FileNotFoundError:
         raise ModelError(
             f"{path.parent} is not a model directory: {path.name} is missing "
-            f"(a model has {', '.join((*MODEL_FILES, CARD_FILE))})."
+            f"(a model has {', '.join((*MODEL_FILES, LEMMAS_FILE, CARD_FILE))})."
         ) from None
     except OSError as exc:
         raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
