@@ -426,7 +426,7 @@ def test_cli_score_file_and_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"scored {len(CSV_IDS)} rows" in result.stderr
     assert "5 rows could not be scored" in result.stderr
-    assert "never show it to the customer" in result.stderr
+    assert "never show or mention it to the customer" in result.stderr
     assert "rows/s" in result.stderr and "%|" not in result.stderr  # no bar in a pipe
     assert len(pd.read_parquet(out)) == len(CSV_IDS)
 

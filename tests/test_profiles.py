@@ -237,7 +237,7 @@ def test_cli_profile(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "wrote 3 customer profiles" in result.stderr
-    assert "never show them to the customer" in result.stderr
+    assert "never show or mention it to the customer" in result.stderr
     assert len(pd.read_parquet(out)) == 3
     bad = runner.invoke(
         app,

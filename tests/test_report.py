@@ -103,7 +103,7 @@ def test_page_is_self_contained_and_states_the_notice(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     build_report(write(tmp_path, ROWS, "scored.parquet"), out)
     page = out.read_text("utf-8")
-    assert page.count("never show or mention them to customers") == 2  # top and footer
+    assert page.count("never show or mention it to the customer") == 2  # top and footer
     assert page.index("Responsible use") < page.index("<h2>")
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) == 5  # overall, language, channel, month, confidence

@@ -12,13 +12,14 @@ import typer
 from pydantic import ValidationError
 
 from custtype.errors import CusttypeError
+from custtype.taxonomy import RESPONSIBLE_USE
 from custtype.validation import describe
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="custtype: customer type and service strategy for support messages (ru/pl/en). "
-    "The type is an internal aid for agents: never show it to the customer.",
+    + RESPONSIBLE_USE,
 )
 data_app = typer.Typer(no_args_is_help=True, help="Check the labelled training data.")
 app.add_typer(data_app, name="data")
@@ -645,11 +646,7 @@ def profile(
         + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
         err=True,
     )
-    typer.echo(
-        "Profiles are an internal aid for agents: never show them to the customer, "
-        "never use them alone for an adverse action.",
-        err=True,
-    )
+    typer.echo(RESPONSIBLE_USE, err=True)
 
 
 @app.command()

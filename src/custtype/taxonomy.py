@@ -16,6 +16,13 @@ Lang = Literal["ru", "pl", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "pl", "en")
 NONE = "none"
 
+RESPONSIBLE_USE = (
+    "The customer type is an internal aid for support agents: never show or mention it to "
+    "the customer, and never use it as the sole reason to refuse service or take any "
+    "adverse action."
+)
+"""The notice every output carries, in English (the playbook words it per language)."""
+
 Channel = Literal[
     "phone",
     "call_transcript",

@@ -32,7 +32,7 @@ from custtype.batch.score import (
 from custtype.errors import InputError
 from custtype.files import atomic_output, check_columns
 from custtype.resources import resource
-from custtype.taxonomy import NONE, TYPES, type_name
+from custtype.taxonomy import NONE, RESPONSIBLE_USE, TYPES, type_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,10 +43,8 @@ BINS = 20
 TOP_TERMS = 10
 MAX_GROUPS = 12
 NOTICE = (
-    "Internal use only. Customer types are an aid for support agents: never show or mention "
-    "them to customers, and never use a type as the sole reason for refusing service, "
-    "pricing, blocking or any other adverse action. The figures describe patterns in "
-    "messages for service planning; they are model estimates and contain errors."
+    f"Internal use only. {RESPONSIBLE_USE} The figures describe patterns in messages for "
+    "service planning; they are model estimates and contain errors."
 )
 _WHERE = re.compile(r"^(?:line|row) \d+(?: \(id .*?\))?: ")
 _DIGITS = re.compile(r"(?<![\w-])\d+(?![\w-])")  # counts and line numbers, not "UTF-8"

@@ -31,6 +31,7 @@ from custtype.model.artifact import default_model_dir, read_card
 from custtype.model.memory import freeze_memory
 from custtype.resources import resource
 from custtype.strategy.playbook import load_playbook
+from custtype.taxonomy import RESPONSIBLE_USE
 
 log = logging.getLogger("custtype.api")
 STATIC_DIR = Path(str(resource("static")))
@@ -51,9 +52,7 @@ _PAGE_HEADERS = {
 KEEP_ALIVE_SECONDS = 75  # longer than the usual 60 s idle timeout of load balancers
 DESCRIPTION = (
     "Customer type and service strategy for support messages in Russian, Polish and English.\n\n"
-    "**Responsible use:** the type is an internal aid for agents. Never show or mention it to "
-    "the customer, and never use it as the sole reason to refuse service or take any adverse "
-    "action. Message text is never logged."
+    f"**Responsible use:** {RESPONSIBLE_USE} Message text is never logged."
 )
 
 

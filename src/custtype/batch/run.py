@@ -55,6 +55,7 @@ from custtype.batch.score import (
 from custtype.batch.write import OutputJob, json_text, json_value
 from custtype.errors import CusttypeError, InputError
 from custtype.files import check_columns
+from custtype.taxonomy import RESPONSIBLE_USE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,10 +142,7 @@ class ScoreSummary:
         if self.errors:
             out.append(f"{self.errors:,} rows could not be scored (custtype_error says why), e.g.:")
             out.extend(f"  {e}" for e in self.error_examples[:5])
-        out.append(
-            "The type is an internal aid for agents: never show it to the customer, "
-            "never use it alone for an adverse action."
-        )
+        out.append(RESPONSIBLE_USE)
         return out
 
 

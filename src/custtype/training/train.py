@@ -24,7 +24,7 @@ from custtype.model.classifier import Classifier
 from custtype.model.linear import LinearModel, softmax
 from custtype.model.policy import Policy, load_policy
 from custtype.model.vectorizer import MessageVectorizer
-from custtype.taxonomy import LABELS
+from custtype.taxonomy import LABELS, RESPONSIBLE_USE
 from custtype.text.analysis import Analysis, analyze
 from custtype.text.tokens import use_lemma_tables
 from custtype.training.dataset import Located, data_hash, load_split
@@ -268,10 +268,7 @@ def train(
         "metrics_real": real_report,
         "library_versions": artifact.library_versions(),
         "python": platform.python_version(),
-        "intended_use": (
-            "Internal aid for support agents. Types describe behaviour in a message; never show "
-            "them to the customer and never use them as the sole trigger of an adverse action."
-        ),
+        "intended_use": f"Types describe behaviour shown in one message. {RESPONSIBLE_USE}",
     }
     written = artifact.save(out, vec, linear, list(LABELS), temperature, card, lemma_tables)
     return TrainResult(out, written)
