@@ -29,6 +29,7 @@ from custtype import (
 )
 from custtype.api import Settings, create_app
 from custtype.api import app as app_module
+from custtype.api import server as server_module
 from custtype.api.batching import Job, MicroBatcher
 from custtype.api.observability import ACCESS_LOGGER, ERROR_LOGGER
 from custtype.api.protocol import NoDelayHttpProtocol
@@ -539,7 +540,7 @@ def test_serve_runs_uvicorn_with_the_factory(monkeypatch: pytest.MonkeyPatch) ->
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     monkeypatch.delenv("CUSTTYPE_MODEL", raising=False)
-    app_module.serve(host="127.0.0.1", port=9, workers=2, model=None, playbook=None)
+    server_module.serve(host="127.0.0.1", port=9, workers=2, model=None, playbook=None)
     assert seen["app"] == "custtype.api:create_app" and seen["factory"] is True
     assert seen["workers"] == 2 and seen["access_log"] is False
     assert seen["timeout_keep_alive"] > 60  # outlives a load balancer's idle connections
@@ -554,7 +555,7 @@ def test_serve_refuses_a_missing_model_before_starting(
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn must not start"))
     monkeypatch.setenv("CUSTTYPE_MODEL", "unused")  # serve() overwrites it
     with pytest.raises(ModelError, match="not a model directory"):
-        app_module.serve("127.0.0.1", 9, 1, model=tmp_path, playbook=None)
+        server_module.serve("127.0.0.1", 9, 1, model=tmp_path, playbook=None)
 
 
 @pytest.mark.parametrize(

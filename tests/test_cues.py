@@ -132,18 +132,6 @@ def test_entries_that_cannot_be_dispatched_still_load_and_match() -> None:
     ]
 
 
-def test_lexicon_whose_entries_clash_is_refused_clearly(tmp_path: Path) -> None:
-    from custtype.errors import CusttypeError
-
-    bad = tmp_path / "en.yaml"
-    bad.write_text(
-        "version: 1\nlang: en\ncues:\n  urgency: ['(?P<x>now)']\n  contest: ['(?P<x>win)']\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(CusttypeError, match=r"en\.yaml"):
-        _compiled("en", str(bad))
-
-
 @pytest.mark.parametrize(
     "pattern",
     ["abc", "(a)(b)", r"\(a\)", "[(]a", "(?:a)(b)", "(?P<x>a)(?P=x)", "((a)|b)", "a(?=b)"],
@@ -152,3 +140,22 @@ def test_groups_are_counted_as_the_regex_engine_counts_them(pattern: str) -> Non
     from custtype.text.cues import _groups
 
     assert _groups(pattern) == re.compile(pattern).groups
+
+
+@pytest.mark.parametrize(
+    ("lang", "cues", "message"),
+    [
+        # entries whose group names clash only fail once compiled together
+        ("en", "{urgency: ['(?P<x>now)'], contest: ['(?P<x>win)']}", r"en\.yaml"),
+        ("pl", "{urgency: ['pilne', 'natychmiast(']}", r"pl\.yaml.*urgency.*natychmiast\("),
+    ],
+)
+def test_invalid_lexicon_is_refused_naming_file_and_entry(
+    tmp_path: Path, lang: str, cues: str, message: str
+) -> None:
+    from custtype.errors import CusttypeError
+
+    bad = tmp_path / f"{lang}.yaml"
+    bad.write_text(f"version: 1\nlang: {lang}\ncues: {cues}\n", encoding="utf-8")
+    with pytest.raises(CusttypeError, match=message):
+        _compiled(lang, str(bad))

@@ -422,7 +422,7 @@ def serve(
 ) -> None:
     """Run the HTTP API and the agent page (settings also from CUSTTYPE_* variables)."""
     from custtype.api import serve as run
-    from custtype.api.app import default_workers
+    from custtype.api.server import default_workers
 
     count = workers if workers is not None else default_workers()
     why = "as asked" if workers is not None else "one per core; change with --workers"

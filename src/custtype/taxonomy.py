@@ -6,11 +6,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from custtype.errors import UnknownLanguageError, UnknownTypeError
-from custtype.resources import resource
+from custtype.resources import parse_yaml, resource
 
 Lang = Literal["ru", "pl", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "pl", "en")
@@ -53,7 +52,7 @@ class _Taxonomy(BaseModel):
 
 @lru_cache(maxsize=1)
 def _taxonomy() -> _Taxonomy:
-    raw = yaml.safe_load(resource("taxonomy.yaml").read_text("utf-8"))
+    raw = parse_yaml(resource("taxonomy.yaml").read_text("utf-8"))
     return _Taxonomy.model_validate(raw)
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI
@@ -25,12 +22,10 @@ from custtype.api.middleware import GuardMiddleware
 from custtype.api.observability import Metrics
 from custtype.api.protocol import NoDelayHttpProtocol
 from custtype.api.routes import classify_router, ops_router, reference_router, require_api_key
+from custtype.api.server import read_settings
 from custtype.api.settings import Settings
-from custtype.errors import CusttypeError
-from custtype.model.artifact import default_model_dir, read_card
 from custtype.model.memory import freeze_memory
 from custtype.resources import resource
-from custtype.strategy.playbook import load_playbook
 from custtype.taxonomy import RESPONSIBLE_USE
 
 log = logging.getLogger("custtype.api")
@@ -49,7 +44,6 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-KEEP_ALIVE_SECONDS = 75  # longer than the usual 60 s idle timeout of load balancers
 DESCRIPTION = (
     "Customer type and service strategy for support messages in Russian, Polish and English.\n\n"
     f"**Responsible use:** {RESPONSIBLE_USE} Message text is never logged."
@@ -134,69 +128,3 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         body_timeout=settings.body_timeout,
     )
     return app
-
-
-def log_config() -> dict[str, Any]:
-    """Uvicorn's logging plus custtype's JSON lines on stdout (uvicorn's access log is off)."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["json_line"] = {"format": "%(message)s"}
-    config["handlers"]["custtype"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "json_line",
-        "stream": "ext://sys.stdout",
-    }
-    config["loggers"]["custtype"] = {"handlers": ["custtype"], "level": "INFO", "propagate": False}
-    return config
-
-
-def default_workers() -> int:
-    """One worker per core this process may use: a single worker queues requests behind the
-    one being scored (p99 333 ms at 200 req/s on 2 cores, against 16 ms with two)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def read_settings() -> Settings:
-    """Settings from the CUSTTYPE_* variables; a bad value is a one-line error naming it."""
-    from pydantic import ValidationError
-
-    from custtype.validation import describe
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        where = lambda loc: f"CUSTTYPE_{'_'.join(loc).upper()}"  # noqa: E731
-        raise CusttypeError(f"Invalid setting: {describe(exc, where)}.") from None
-
-
-def _preflight(settings: Settings) -> None:
-    """Fail before forking workers when the model or playbook cannot be used (CusttypeError)."""
-    load_playbook(settings.playbook)
-    read_card(settings.model if settings.model is not None else default_model_dir())
-
-
-def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path | None) -> None:
-    """Run the API and the agent page with uvicorn (settings also from CUSTTYPE_* variables)."""
-    import uvicorn
-
-    if model is not None:
-        os.environ["CUSTTYPE_MODEL"] = str(model)
-    if playbook is not None:
-        os.environ["CUSTTYPE_PLAYBOOK"] = str(playbook)
-    _preflight(read_settings())
-    uvicorn.run(
-        "custtype.api:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=log_config(),
-        server_header=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        http=NoDelayHttpProtocol,
-    )

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from custtype.errors import ModelError
-from custtype.resources import resource
+from custtype.resources import parse_yaml, resource
 from custtype.taxonomy import LANGS, NONE, Lang
 from custtype.validation import describe
 
@@ -134,7 +134,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     """The shipped decision policy, or a team's own YAML file (validated)."""
     source = Path(path) if path else resource("thresholds.yaml")
     try:
-        return Policy.model_validate(yaml.safe_load(source.read_text("utf-8")))
+        return Policy.model_validate(parse_yaml(source.read_text("utf-8")))
     except (OSError, yaml.YAMLError, RecursionError) as exc:
         why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ModelError(f"Cannot read thresholds file {str(source)!r}: {why}.") from None

@@ -18,7 +18,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from custtype.errors import PlaybookError
-from custtype.resources import resource
+from custtype.resources import parse_yaml, resource
 from custtype.taxonomy import LANGS, TYPES, Lang, check_lang, check_type
 from custtype.validation import describe
 
@@ -164,7 +164,7 @@ def _describe(err: ValidationError, origin: str) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PlaybookError(f"Playbook override file {str(path)!r} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -217,7 +217,7 @@ def _check_override_shape(raw: dict[str, Any], origin: str) -> None:
 @lru_cache(maxsize=1)
 def _builtin_raw() -> dict[str, Any]:
     text = resource("playbook.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = parse_yaml(text)
     return data
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from custtype.resources import resource
+from custtype.resources import parse_yaml, resource
 from custtype.taxonomy import LANGS
 from custtype.text import charclass
 
@@ -50,9 +50,8 @@ class _Markers(BaseModel):
 
 @lru_cache(maxsize=1)
 def _markers() -> tuple[frozenset[str], frozenset[str], int, float]:
-    import yaml
 
-    raw = yaml.safe_load(resource("language_markers.yaml").read_text())
+    raw = parse_yaml(resource("language_markers.yaml").read_text())
     m = _Markers.model_validate(raw)
     return frozenset(m.markers["pl"]), frozenset(m.markers["en"]), m.min_hits, m.ratio
 

@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
-from custtype.resources import resource
+from custtype.resources import parse_yaml, resource
 
 _MAX_LINE = 400  # a longer line is prose, not a header or a signature
 _CONFIRM_WITHIN = 4  # lines after "From:" that may hold "Sent:" / "Subject:"
@@ -40,7 +39,7 @@ class _Compiled:
 
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
-    raw = _Markers.model_validate(yaml.safe_load(resource("quote_markers.yaml").read_text("utf-8")))
+    raw = _Markers.model_validate(parse_yaml(resource("quote_markers.yaml").read_text("utf-8")))
 
     def join(patterns: list[str]) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{p})" for p in patterns))
