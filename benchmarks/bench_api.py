@@ -133,8 +133,9 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    """`custtype serve`, as users run it (its JSON access log goes to /dev/null)."""
+def start_server(port: int, workers: int | None) -> subprocess.Popen[bytes]:
+    """`custtype serve`, as users run it (its JSON access log goes to /dev/null); `workers`
+    None keeps serve's default (one per core)."""
     cmd = [
         sys.executable,
         "-m",
@@ -144,8 +145,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         "127.0.0.1",
         "--port",
         str(port),
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers else []),
     ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -329,7 +329,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--rps", type=float, default=200)
     ap.add_argument("--duration", type=float, default=30, help="fixed-rate run (s); 300 = soak")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, help="default: serve's own (one per core)")
     ap.add_argument(
         "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="load generator's client"
     )
@@ -388,10 +388,12 @@ def main() -> None:
     lengths = sorted(len(t) for t in texts)
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     batch = os.environ.get("CUSTTYPE_MICRO_BATCH", "8")
+    workers = args.workers or len(os.sched_getaffinity(0))  # serve's default: one per core
+    flag = f" --workers {args.workers}" if args.workers else ""
     env = (
         f"{len(texts)} distinct messages (real public corpus when present; median "
-        f"{lengths[len(lengths) // 2]} characters); server: `custtype serve --workers "
-        f"{args.workers}` (uvicorn, httptools, TCP_NODELAY), micro-batch {batch}; client: "
+        f"{lengths[len(lengths) // 2]} characters); server: `custtype serve{flag}` ({workers} "
+        f"worker(s); uvicorn, httptools, TCP_NODELAY), micro-batch {batch}; client: "
         f"{args.client} (async) on the same {os.cpu_count()} cores; load average at the end "
         f"{load}; {time.strftime('%Y-%m-%d %H:%M')}"
     )

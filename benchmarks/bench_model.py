@@ -166,7 +166,7 @@ def main() -> None:
 
     import joblib
 
-    from custtype.model.artifact import MODEL_FILES, default_model_dir
+    from custtype.model.artifact import default_model_dir
 
     texts = corpus_texts(args.n)
     others = other_texts(args.n)
@@ -198,7 +198,7 @@ def main() -> None:
     os.remove(ROOT / "benchmarks" / ".baseline.joblib")
     p50, p99 = latency(texts[: args.latency])
     total, load = load_time()
-    size = sum((default_model_dir() / name).stat().st_size for name in MODEL_FILES) / 1e6
+    size = sum(p.stat().st_size for p in default_model_dir().iterdir() if p.is_file()) / 1e6
 
     print(f"messages: {len(texts)} real corpus messages, mean {mean_len:.0f} characters")
     print(f"throughput: median of {args.repeat} runs each")
