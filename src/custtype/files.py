@@ -1,13 +1,15 @@
 """Files custtype writes and tables it reads: one way to write atomically, one way to check
-that a table has the columns asked for."""
+that a table has the columns asked for, one way to read a JSON Lines file of our own."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from custtype.errors import InputError
 
@@ -50,3 +52,17 @@ def check_columns(
                 f"{source} has no column {column!r}; its columns are: {listed}. "
                 f"Name the right one with {flag}."
             )
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, value, problem) for each non-blank line of a UTF-8 JSON Lines file;
+    problem is "invalid JSON: …" (value None) for a line that does not parse. Batch input,
+    which must resume and survive bad bytes, has its own reader (batch.read)."""
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield n, None, f"invalid JSON: {exc.msg}"

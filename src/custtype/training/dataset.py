@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from custtype.errors import DataError
-from custtype.files import atomic_output
+from custtype.files import atomic_output, json_lines
 from custtype.taxonomy import CHANNELS, LABELS, Lang
 from custtype.text.language import detect_language
 
@@ -99,21 +99,16 @@ def read_jsonl(path: Path, problems: list[str] | None = None) -> list[Located]:
     """Read one file; every bad line becomes a problem naming file:line and the field."""
     out: list[Located] = []
     found = problems if problems is not None else []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                found.append(f"{path}:{n}: invalid JSON: {exc.msg}")
-                continue
-            try:
-                out.append(Located(Message.model_validate(raw), path, n))
-            except ValidationError as exc:
-                for e in exc.errors():
-                    loc = ".".join(str(p) for p in e["loc"]) or "(line)"
-                    found.append(f"{path}:{n}: field {loc}: {e['msg']}")
+    for n, raw, problem in json_lines(path):
+        if problem:
+            found.append(f"{path}:{n}: {problem}")
+            continue
+        try:
+            out.append(Located(Message.model_validate(raw), path, n))
+        except ValidationError as exc:
+            for e in exc.errors():
+                loc = ".".join(str(p) for p in e["loc"]) or "(line)"
+                found.append(f"{path}:{n}: field {loc}: {e['msg']}")
     if problems is None and found:
         raise DataError("; ".join(found[:5]))
     return out

@@ -8,7 +8,6 @@ how many typed messages get their type.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from custtype.errors import DataError
+from custtype.files import json_lines
 from custtype.model.policy import JUDGEMENT_TYPES, Policy, choose_floor
 from custtype.taxonomy import LABELS, LANGS, NONE
 
@@ -35,17 +35,10 @@ class RealItem:
 
 def _jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-            if not isinstance(raw, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object")
-            rows.append((n, raw))
+    for n, raw, problem in json_lines(path):
+        if problem or not isinstance(raw, dict):
+            raise DataError(f"{path}:{n}: {problem or 'expected a JSON object'}")
+        rows.append((n, raw))
     return rows
 
 
