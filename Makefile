@@ -38,8 +38,9 @@ typecheck: $(VENV)/.installed
 data-check: $(VENV)/.installed
 	$(BIN)/custtype data check
 
+# the store's tests run on SQLite and on a throwaway PostgreSQL (Debian's package, /tmp)
 test: browser $(VENV)/.installed lint typecheck data-check
-	$(BIN)/python -m pytest
+	url=$$(scripts/postgres.sh) && CUSTTYPE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format src tests benchmarks

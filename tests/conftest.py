@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,20 @@ from custtype import Assistant, Classifier, load_playbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _store_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers started by tests (in process or as subprocesses) keep their feedback store in
+    a temporary folder, never in the checkout's .custtype/."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'custtype.db'}"
+    before = os.environ.get("CUSTTYPE_STORE_URL")
+    os.environ["CUSTTYPE_STORE_URL"] = url
+    yield
+    if before is None:
+        os.environ.pop("CUSTTYPE_STORE_URL", None)
+    else:
+        os.environ["CUSTTYPE_STORE_URL"] = before
 
 
 @pytest.fixture(scope="session")

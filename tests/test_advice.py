@@ -15,9 +15,10 @@ def test_advice_is_the_prediction_plus_the_strategy(assistant: Assistant) -> Non
     advice = assistant.advise([text])[0]
     out = advice.to_dict()
     alone = assistant.classifier.predict([text])[0].to_dict()
-    assert {k: v for k, v in out.items() if k != "strategy"} == alone
+    assert {k: v for k, v in out.items() if k not in ("strategy", "action")} == alone
     keys = list(out)
     assert keys.index("strategy") == keys.index("evidence") + 1  # the JSON contract's order
+    assert out["action"] == assistant.automation.action_for(advice.type, advice.confidence).level
     assert out["strategy"]["internal_only"] is True and out["strategy"]["notice"]
     json.dumps(out)
 

@@ -82,6 +82,7 @@ def test_classify_matches_the_library_contract(
     expected = assistant.advise([text], contexts=[MessageContext(channel="social")])[0].to_dict()
     tags = body.pop("tags")
     assert body.pop("customer_id") is None
+    assert body.pop("prediction_id").startswith("pr_")  # remembered for feedback
     assert body == json.loads(json.dumps(expected))
     assert body["language"] == lang
     assert body["strategy"]["lang"] == lang  # the agent sees the strategy in the message's language
@@ -218,7 +219,9 @@ def test_batch_keeps_order_echoes_ids_and_reports_bad_items(client: TestClient) 
         if item["result"] is None:
             continue
         single = client.post("/v1/classify", json={k: v for k, v in sent.items() if k != "id"})
-        assert item["result"] == single.json()
+        one, alone = item["result"], single.json()
+        assert one.pop("prediction_id") != alone.pop("prediction_id")  # each remembered
+        assert one == alone
 
 
 def test_batch_with_a_wrongly_typed_item_names_its_index(client: TestClient) -> None:

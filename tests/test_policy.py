@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from custtype import LABELS, ModelError
-from custtype.model.policy import JUDGEMENT_TYPES, choose_floor, load_policy
+from custtype.model.policy import choose_floor, load_policy
+from custtype.taxonomy import JUDGEMENT_TYPES
 from custtype.training.real import RealItem, real_figures, tune_policy
 
 POLICY = load_policy().model_copy(

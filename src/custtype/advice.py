@@ -14,6 +14,7 @@ from typing import Any
 from custtype.errors import InputError
 from custtype.model.classifier import Classifier, Prediction
 from custtype.model.evidence import Evidence
+from custtype.strategy.automation import Action, AutomationPolicy, load_automation
 from custtype.strategy.context import MessageContext
 from custtype.strategy.playbook import Playbook, load_playbook
 from custtype.strategy.rules import Recommendation, recommend
@@ -24,10 +25,12 @@ DEFAULT_AGENT_LANG = "en"
 
 @dataclass(frozen=True)
 class Advice:
-    """What the agent sees for one message: the prediction and the strategy."""
+    """What the agent sees for one message: the prediction, the strategy, and the action the
+    team's automation policy allows (tagging and routing only)."""
 
     prediction: Prediction
     strategy: Recommendation
+    action: Action
 
     @property
     def type(self) -> str | None:
@@ -75,15 +78,23 @@ class Advice:
         at = list(out).index("model_version")
         items = list(out.items())
         items.insert(at, ("strategy", self.strategy.model_dump()))
+        items.insert(at + 1, ("action", self.action.level))
         return dict(items)
 
 
 class Assistant:
-    """Classifier plus playbook. ``Assistant.load().advise(["Где мой заказ?!"])[0].to_dict()``"""
+    """Classifier plus playbook plus automation policy.
+    ``Assistant.load().advise(["Где мой заказ?!"])[0].to_dict()``"""
 
-    def __init__(self, classifier: Classifier, playbook: Playbook | None = None) -> None:
+    def __init__(
+        self,
+        classifier: Classifier,
+        playbook: Playbook | None = None,
+        automation: AutomationPolicy | None = None,
+    ) -> None:
         self.classifier = classifier
         self.playbook = playbook or load_playbook()
+        self.automation = automation or load_automation()
 
     @classmethod
     def load(
@@ -91,9 +102,15 @@ class Assistant:
         model: str | Path | None = None,
         playbook: str | Path | None = None,
         thresholds: str | Path | None = None,
+        automation: str | Path | None = None,
     ) -> Assistant:
-        """The shipped (or given) model with the built-in (or a team's) playbook."""
-        return cls(Classifier.load(model, thresholds=thresholds), load_playbook(playbook))
+        """The shipped (or given) model with the built-in (or a team's) playbook and
+        automation policy."""
+        return cls(
+            Classifier.load(model, thresholds=thresholds),
+            load_playbook(playbook),
+            load_automation(automation),
+        )
 
     @property
     def version(self) -> str:
@@ -118,7 +135,11 @@ class Assistant:
         agents = _per_text(agent_lang, n, "agent languages")
         predictions = self.classifier.predict(texts, lang, explain_evidence=explain_evidence)
         return [
-            Advice(p, self.strategy_for(p, texts[i], ctxs[i], agents[i]))
+            Advice(
+                p,
+                self.strategy_for(p, texts[i], ctxs[i], agents[i]),
+                self.automation.action_for(p.type, p.confidence),
+            )
             for i, p in enumerate(predictions)
         ]
 

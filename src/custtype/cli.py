@@ -23,6 +23,15 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Check the labelled training data.")
 app.add_typer(data_app, name="data")
+feedback_app = typer.Typer(
+    no_args_is_help=True,
+    help="Agents' verdicts on predictions, kept in the store (CUSTTYPE_STORE_URL).",
+)
+app.add_typer(feedback_app, name="feedback")
+audit_app = typer.Typer(no_args_is_help=True, help="The append-only log of automated actions.")
+app.add_typer(audit_app, name="audit")
+store_app = typer.Typer(no_args_is_help=True, help="The feedback store itself.")
+app.add_typer(store_app, name="store")
 
 
 class Format(StrEnum):
@@ -43,6 +52,10 @@ PlaybookOpt = Annotated[
     Path | None, typer.Option("--playbook", help="Your playbook override file (YAML).")
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+AutomationOpt = Annotated[
+    Path | None,
+    typer.Option("--automation", help="Your automation policy file (YAML; else the shipped one)."),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -91,6 +104,7 @@ def classify(
     fmt: FormatOpt = Format.text,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
+    automation: AutomationOpt = None,
 ) -> None:
     """Classify one message: type, confidence, evidence and the strategy for the agent."""
     from custtype.advice import Assistant
@@ -99,7 +113,7 @@ def classify(
     if text == "-":
         text = sys.stdin.read()
     try:
-        assistant = Assistant.load(model, playbook=playbook)
+        assistant = Assistant.load(model, playbook=playbook, automation=automation)
         ctx = MessageContext(channel=channel) if channel else None
         pred = assistant.advise(
             [text],
@@ -127,6 +141,7 @@ def classify(
     typer.echo(f"Type: {name} ({pred.type or pred.outcome})  [internal — not for the customer]")
     typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level})")
     typer.echo(f"Language: {pred.language}   Model: {pred.model_version}")
+    typer.echo(f"Automation allows: {pred.action.level} (tagging and routing only)")
     if pred.reason:
         typer.echo(f"Why undetermined: {pred.reason}")
     if pred.evidence:
@@ -687,6 +702,114 @@ def report(
         _fail(str(exc))
         return
     typer.echo(f"wrote {output} ({data.rows:,} messages)", err=True)
+
+
+def _store() -> Any:
+    from custtype.store.records import Store
+
+    return Store.open()
+
+
+@feedback_app.command("import")
+def feedback_import(
+    source: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A helpdesk export (.csv/.jsonl).")
+    ],
+    model_version: Annotated[
+        str | None,
+        typer.Option(help="Model that made the predictions (default: the file's, else ours)."),
+    ] = None,
+) -> None:
+    """Store agents' verdicts from a helpdesk export: ticket_id, text or text_hash,
+    predicted, corrected (empty = confirmed, 'unsure'), agent_id, time. Bad rows are listed
+    by line and field; the others are stored."""
+    from custtype.helpdesk.feedback import import_feedback
+    from custtype.model.artifact import default_model_dir, read_card
+    from custtype.strategy.automation import load_automation
+
+    try:
+        version = model_version or str(read_card(default_model_dir())["version"])
+        store = _store()
+        result = import_feedback(store, source, version, load_automation().label)
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    for problem in result.problems[:20]:
+        typer.echo(f"refused: {problem}", err=True)
+    if len(result.problems) > 20:
+        typer.echo(f"… and {len(result.problems) - 20} more refused rows", err=True)
+    typer.echo(
+        f"stored {result.stored:,} verdicts in {store.where}; refused {len(result.problems):,}",
+        err=True,
+    )
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@feedback_app.command("summary")
+def feedback_summary() -> None:
+    """Per predicted label: shown, confirmed, corrected (to what), unsure (JSON)."""
+    from custtype.helpdesk.feedback import summarise
+
+    try:
+        rows = _store().latest_verdicts()
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    _emit([s.to_dict() for s in summarise(rows)])
+
+
+@feedback_app.command("report")
+def feedback_report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = (
+        Path("feedback.html")
+    ),
+) -> None:
+    """The quality dashboard: agents' verdicts per type and language, confidence against
+    agents, the type mix by week."""
+    from datetime import UTC, datetime
+
+    from custtype.helpdesk.quality import write_report
+
+    try:
+        q = write_report(_store(), output, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"wrote {output} ({q.predictions:,} predictions, {q.answered:,} answered)", err=True)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The JSONL file to write.")] = (
+        Path("audit.jsonl")
+    ),
+) -> None:
+    """Every automated action and agent verdict, in order, one JSON object a line."""
+    from custtype.files import atomic_output
+
+    n = 0
+    try:
+        store = _store()
+        with atomic_output(output) as tmp, tmp.open("w", encoding="utf-8") as fh:
+            for row in store.audit_log():
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    except (CusttypeError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"wrote {n:,} audit entries to {output}", err=True)
+
+
+@store_app.command("purge")
+def store_purge() -> None:
+    """Clear kept message texts older than CUSTTYPE_STORE_RETENTION_DAYS (audited)."""
+    try:
+        n = _store().purge()
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"cleared {n:,} texts past their retention", err=True)
 
 
 def main() -> None:

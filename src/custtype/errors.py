@@ -32,3 +32,11 @@ class InputError(CusttypeError, ValueError):
 
 class DataError(CusttypeError, ValueError):
     """Training data that fails validation."""
+
+
+class StoreError(CusttypeError, RuntimeError):
+    """The feedback store cannot be opened or written (bad URL, database down, bad schema)."""
+
+
+class FeedbackError(CusttypeError, ValueError):
+    """Feedback that refers to an unknown prediction or label, or contradicts itself."""

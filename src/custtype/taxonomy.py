@@ -62,6 +62,10 @@ TYPES: tuple[str, ...] = tuple(_taxonomy().types)
 LABELS: tuple[str, ...] = (*TYPES, NONE)
 """Training labels: the seven types plus `none`."""
 
+JUDGEMENT_TYPES: tuple[str, ...] = ("serial_complainer", "extortionist", "know_it_all")
+"""Types that sound like judgements of a person: named only on unmistakable behaviour, and
+never automated beyond a suggestion unless a team's automation file says so explicitly."""
+
 
 def check_type(key: str) -> str:
     """Return `key` if it is a type key, else raise naming the valid ones."""

@@ -21,11 +21,18 @@ from custtype.api.batching import MicroBatcher
 from custtype.api.middleware import GuardMiddleware
 from custtype.api.observability import Metrics
 from custtype.api.protocol import NoDelayHttpProtocol
-from custtype.api.routes import classify_router, ops_router, reference_router, require_api_key
+from custtype.api.routes import (
+    classify_router,
+    feedback_router,
+    ops_router,
+    reference_router,
+    require_api_key,
+)
 from custtype.api.server import read_settings
 from custtype.api.settings import Settings
 from custtype.model.memory import freeze_memory
 from custtype.resources import resource
+from custtype.store.records import Store
 from custtype.taxonomy import RESPONSIBLE_USE
 
 log = logging.getLogger("custtype.api")
@@ -52,7 +59,9 @@ DESCRIPTION = (
 
 def load_assistant(settings: Settings) -> Assistant:
     """Load the model and playbook named by the settings, then score one message per language."""
-    assistant = Assistant.load(settings.model, playbook=settings.playbook)
+    assistant = Assistant.load(
+        settings.model, playbook=settings.playbook, automation=settings.automation
+    )
     if settings.warmup:
         assistant.advise(list(_WARMUP))
     freeze_memory()
@@ -69,15 +78,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     batcher = MicroBatcher(
         assistant, max_batch=settings.micro_batch, on_batch=app.state.metrics.batch_size.observe
     )
-    app.state.assistant, app.state.batcher = assistant, batcher
+    store = await anyio.to_thread.run_sync(Store.open) if settings.remember else None
+    app.state.assistant, app.state.batcher, app.state.store = assistant, batcher, store
     app.state.metrics.model_info.labels(assistant.version).set(1)
     log.info(json.dumps({"event": "model_loaded", "model_version": assistant.version}))
     try:
         yield
     finally:
         if app.state.batcher is batcher:
-            app.state.assistant, app.state.batcher = None, None
+            app.state.assistant, app.state.batcher, app.state.store = None, None, None
         await anyio.to_thread.run_sync(batcher.close)
+        if store is not None:
+            store.close()
 
 
 def _page() -> HTMLResponse:
@@ -103,11 +115,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.metrics = Metrics()
     app.state.assistant = None
     app.state.batcher = None
+    app.state.store = None
     app.state.preloaded = assistant
     errors.install(app)
     guarded = [Depends(require_api_key)]
     app.include_router(classify_router, dependencies=guarded)
     app.include_router(reference_router, dependencies=guarded)
+    app.include_router(feedback_router, dependencies=guarded)
     app.include_router(ops_router)
     app.add_api_route("/", _page, include_in_schema=False, response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

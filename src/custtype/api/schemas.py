@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from custtype.api.settings import MAX_BATCH_ITEMS
+from custtype.helpdesk.feedback import TypeSummary
 from custtype.model.classifier import MAX_CHARS, check_text
 from custtype.strategy.rules import Recommendation
 from custtype.taxonomy import Channel
@@ -124,11 +125,17 @@ class ClassifyResponse(BaseModel):
     language: str
     evidence: list[EvidenceOut]
     strategy: Recommendation
+    action: Literal["off", "suggest", "preselect", "auto_tag"] = Field(
+        description="What the team's automation policy allows: tagging and routing only."
+    )
     model_version: str
     reason: str | None
     internal_only: Literal[True]
     tags: list[str] = Field(description="Helpdesk tags, e.g. custtype:extortionist.")
     customer_id: str | None = None
+    prediction_id: str | None = Field(
+        default=None, description="Opaque id to send feedback about this prediction."
+    )
 
 
 class ItemError(BaseModel):
@@ -214,3 +221,51 @@ class Health(BaseModel):
     status: str
     model_version: str | None = None
     playbook_version: str | None = None
+
+
+class FeedbackRequest(BaseModel):
+    """An agent's verdict on a prediction returned by /v1/classify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=40, description="From /v1/classify.")
+    verdict: Literal["confirm", "correct", "unsure"]
+    label: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The right label for 'correct' (a type key or 'none'); optional otherwise.",
+    )
+    agent_id: str = Field(min_length=1, max_length=200, description="Who answered.")
+    source: Literal["api", "page"] = Field(default="api", description="Where it was given.")
+
+
+class FeedbackResponse(BaseModel):
+    """The verdict as stored."""
+
+    feedback_id: int
+    prediction_id: str
+    verdict: str
+    label: str | None
+
+
+class FeedbackSummary(BaseModel):
+    """Per predicted label, overall and per language."""
+
+    types: list[TypeSummary]
+    by_language: list[TypeSummary]
+
+
+class TicketReply(BaseModel):
+    """The webhook's answer: tags to set, the allowed action and the strategy in one line."""
+
+    ticket_id: str
+    tags: list[str]
+    type: str | None
+    outcome: Literal["type", "none", "undetermined"]
+    confidence: float
+    action: Literal["off", "suggest", "preselect", "auto_tag"]
+    queue: str | None
+    strategy_summary: str
+    prediction_id: str
+    model_version: str
+    internal_only: Literal[True]

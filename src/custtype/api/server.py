@@ -56,12 +56,18 @@ def read_settings() -> Settings:
 
 
 def _preflight(settings: Settings) -> None:
-    """Fail before forking workers when the model or playbook cannot be used (CusttypeError)."""
+    """Fail before forking workers when the model, playbook, automation policy or store
+    cannot be used (CusttypeError); the store's migrations run here, once."""
     from custtype.model.artifact import default_model_dir, read_card
+    from custtype.store.records import Store
+    from custtype.strategy.automation import load_automation
     from custtype.strategy.playbook import load_playbook
 
     load_playbook(settings.playbook)
+    load_automation(settings.automation)
     read_card(settings.model if settings.model is not None else default_model_dir())
+    if settings.remember:
+        Store.open().close()
 
 
 def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path | None) -> None:

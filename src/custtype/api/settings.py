@@ -21,6 +21,18 @@ class Settings(BaseSettings):
 
     model: Path | None = Field(default=None, description="Model directory (default: shipped).")
     playbook: Path | None = Field(default=None, description="Playbook override file (YAML).")
+    automation: Path | None = Field(
+        default=None, description="Automation policy file (YAML) replacing the shipped one."
+    )
+    remember: bool = Field(
+        default=True,
+        description="Keep predictions in the feedback store (CUSTTYPE_STORE_URL) so agents can "
+        "confirm or correct them; off: no prediction_id and nothing beyond 'suggest'.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="When set, /v1/webhooks/ticket needs X-Custtype-Signature: sha256=<HMAC>.",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="When set, /v1/* needs this value in the X-API-Key header."
     )
@@ -46,6 +58,12 @@ class Settings(BaseSettings):
     def origins(self) -> list[str]:
         """The CORS origins as a list (empty: CORS off)."""
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def webhook_key(self) -> bytes | None:
+        """The webhook's shared secret as bytes, or None when unset/empty."""
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            return None
+        return self.webhook_secret.get_secret_value().encode("utf-8")
 
     def key_bytes(self) -> bytes | None:
         """The API key as bytes for a constant-time comparison, or None when unset/empty."""

@@ -36,6 +36,7 @@ CONFIDENCE = "custtype_confidence"
 LEVEL = "custtype_confidence_level"
 LANGUAGE = "custtype_language"
 STRATEGY = "custtype_strategy"
+ACTION = "custtype_action"
 EVIDENCE = "custtype_evidence"
 REASON = "custtype_reason"
 MODEL_VERSION = "custtype_model_version"
@@ -48,6 +49,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     LEVEL,
     LANGUAGE,
     STRATEGY,
+    ACTION,
     EVIDENCE,
     REASON,
     MODEL_VERSION,
@@ -190,6 +192,7 @@ def _prediction_cells(a: Advice, opts: ScoreOptions) -> dict[str, Any]:
         LEVEL: a.confidence_level,
         LANGUAGE: a.language,
         STRATEGY: strategy,
+        ACTION: a.action.level,
         EVIDENCE: evidence,
         REASON: a.prediction.reason,
     }

@@ -18,11 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from custtype.errors import ModelError
 from custtype.resources import parse_yaml, resource
-from custtype.taxonomy import LANGS, NONE, Lang
+from custtype.taxonomy import JUDGEMENT_TYPES, LANGS, NONE, Lang
 from custtype.validation import describe
-
-JUDGEMENT_TYPES = ("serial_complainer", "extortionist", "know_it_all")
-"""Types that sound like judgements of a person: named only on unmistakable behaviour."""
 
 Share = float
 Floor = float

@@ -18,8 +18,8 @@ import numpy as np
 
 from custtype.errors import DataError
 from custtype.files import json_lines
-from custtype.model.policy import JUDGEMENT_TYPES, Policy, choose_floor
-from custtype.taxonomy import LABELS, LANGS, NONE
+from custtype.model.policy import Policy, choose_floor
+from custtype.taxonomy import JUDGEMENT_TYPES, LABELS, LANGS, NONE
 
 
 @dataclass(frozen=True)

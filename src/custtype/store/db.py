@@ -1,0 +1,98 @@
+"""Opening the store: the engine (SQLite in WAL mode by default), its migrations, its key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from custtype.errors import StoreError
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL: readers never wait for the writer; a writer waits up to 5 s for another."""
+    cur = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=5000",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases or an in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if parsed.database == ":memory:" else Path(parsed.database)
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file's folder is created and WAL switched on."""
+    try:
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ValueError, ImportError) as exc:
+        raise StoreError(f"CUSTTYPE_STORE_URL is not a usable database URL: {exc}") from None
+    except OSError as exc:
+        raise StoreError(f"Cannot create the store's folder: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; applying it again is a no-op."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"Cannot open the store {safe_url(engine)}: {exc.__class__.__name__}: "
+            f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip()}"
+        ) from None
+
+
+def safe_url(engine: Engine) -> str:
+    """The database URL with any password hidden (for messages and logs)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def store_key(url: str, configured: str | None) -> bytes:
+    """The secret of the keyed text hash: the configured one, else (SQLite only) a key file
+    beside the database, created once with owner-only permissions."""
+    if configured:
+        return configured.encode("utf-8")
+    path = sqlite_path(url)
+    if path is None:
+        raise StoreError(
+            "Set CUSTTYPE_STORE_KEY (a long random secret shared by every server writing to "
+            "this database): texts are stored as keyed hashes."
+        )
+    key_file = path.with_name(path.name + ".key")
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_bytes().strip()
+    except OSError as exc:
+        raise StoreError(f"Cannot create the store's key file {key_file}: {exc}") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return key_file.read_bytes().strip()
