@@ -265,3 +265,33 @@ def test_a_paste_over_the_limit_is_refused_visibly_not_cut(page: Any, base_url: 
     page.fill("#message", long[:19_990])
     expect(page.locator("#char-count")).to_have_class("char-count")
     assert not page.problems
+
+
+def test_an_agent_corrects_the_type_and_sees_it_in_the_quality_tab(
+    page: Any, base_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    page.goto(base_url)
+    page.click("button.lang[data-lang='en']")
+    _submit(page)
+    expect(page.locator("#feedback")).to_be_visible()
+    expect(page.locator("#action")).not_to_be_empty()
+    page.click("#fb-correct")  # without an agent id: asked for it, nothing sent
+    expect(page.locator("#fb-status")).to_have_text("Enter your agent id first.")
+    page.fill("#agent-id", "agent-e2e")
+    page.select_option("#fb-label", "none")
+    page.click("#fb-correct")
+    expect(page.locator("#fb-status")).to_contain_text("saved (correct: none)")
+    expect(page.locator("#fb-correct")).to_be_disabled()  # one verdict per prediction
+    shots = tmp_path_factory.mktemp("shots")
+    page.screenshot(path=str(shots / "feedback.png"), full_page=True)
+    page.click("#tab-quality")
+    expect(page.locator("#analyse")).to_be_hidden()
+    rows = page.locator("#quality-table tbody tr")
+    expect(rows.first).to_be_visible()
+    corrected = page.locator("#quality-table tbody td", has_text="No type shown 1")
+    expect(corrected.first).to_be_visible()
+    page.screenshot(path=str(shots / "quality.png"), full_page=True)
+    if os.environ.get("CUSTTYPE_SCREENSHOTS"):
+        for name in ("feedback.png", "quality.png"):
+            shutil.copy(shots / name, Path(os.environ["CUSTTYPE_SCREENSHOTS"]) / name)
+    assert not page.problems, page.problems

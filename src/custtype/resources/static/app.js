@@ -25,6 +25,15 @@ const UI = {
     failed: "The request failed:", emptyMessage: "Paste the customer's message first.",
     tooLong: "The message has {n} characters; the limit is {max}. Shorten it (for example, remove quoted earlier replies) and analyse again.",
     chars: "{n} / {max} characters",
+    tabAnalyse: "Analyse a message", tabQuality: "What agents say",
+    qualityTitle: "What agents say about the predictions", qualityHint: "Each prediction counted once, with the agent's latest verdict.",
+    qType: "Predicted", qShown: "Shown", qConfirmed: "Confirmed", qCorrected: "Corrected to", qUnsure: "Not sure", qAgree: "Agents agree",
+    qEmpty: "No predictions stored yet.",
+    automation: "Automation", feedbackAsk: "Is the type right?", fbConfirm: "Yes", fbCorrectTo: "No, it is",
+    fbCorrect: "Correct it", fbUnsure: "Not sure", agentId: "Your agent id",
+    fbNeedAgent: "Enter your agent id first.", fbThanks: "Thank you: saved ({verdict}).",
+    fbOff: "Feedback is off on this server.",
+    actions_: {off: "off", suggest: "suggestion only", preselect: "tag preselected", auto_tag: "tagged automatically"},
     rules: {public_exposure: "public exposure", legal_appeal: "legal appeal", repeat_contact: "repeat contact",
       phone_to_written: "confirm in writing", written_channel: "written channel"},
     channels: {phone: "Phone", call_transcript: "Call transcript", chat: "Chat", messenger: "Messenger",
@@ -53,6 +62,15 @@ const UI = {
     failed: "Запрос не выполнен:", emptyMessage: "Сначала вставьте сообщение клиента.",
     tooLong: "В сообщении {n} символов, предел — {max}. Сократите его (например, уберите процитированные прошлые письма) и запустите анализ снова.",
     chars: "{n} / {max} символов",
+    tabAnalyse: "Анализ сообщения", tabQuality: "Оценки сотрудников",
+    qualityTitle: "Что сотрудники говорят о прогнозах", qualityHint: "Каждый прогноз учтён один раз, с последней оценкой сотрудника.",
+    qType: "Прогноз", qShown: "Показано", qConfirmed: "Подтверждено", qCorrected: "Исправлено на", qUnsure: "Не уверены", qAgree: "Согласие",
+    qEmpty: "Прогнозов пока нет.",
+    automation: "Автоматизация", feedbackAsk: "Тип определён верно?", fbConfirm: "Да", fbCorrectTo: "Нет, это",
+    fbCorrect: "Исправить", fbUnsure: "Не уверен(а)", agentId: "Ваш ID сотрудника",
+    fbNeedAgent: "Сначала введите ваш ID сотрудника.", fbThanks: "Спасибо: сохранено ({verdict}).",
+    fbOff: "Обратная связь на этом сервере выключена.",
+    actions_: {off: "выкл.", suggest: "только подсказка", preselect: "тег предвыбран", auto_tag: "тег поставлен автоматически"},
     rules: {public_exposure: "публичная огласка", legal_appeal: "ссылка на закон", repeat_contact: "повторное обращение",
       phone_to_written: "подтвердить письменно", written_channel: "письменный канал"},
     channels: {phone: "Телефон", call_transcript: "Расшифровка звонка", chat: "Чат", messenger: "Мессенджер",
@@ -81,6 +99,15 @@ const UI = {
     failed: "Żądanie nie powiodło się:", emptyMessage: "Najpierw wklej wiadomość klienta.",
     tooLong: "Wiadomość ma {n} znaków; limit to {max}. Skróć ją (np. usuń cytowane wcześniejsze odpowiedzi) i uruchom analizę ponownie.",
     chars: "{n} / {max} znaków",
+    tabAnalyse: "Analiza wiadomości", tabQuality: "Oceny konsultantów",
+    qualityTitle: "Co konsultanci mówią o prognozach", qualityHint: "Każda prognoza liczona raz, z ostatnią oceną konsultanta.",
+    qType: "Prognoza", qShown: "Pokazano", qConfirmed: "Potwierdzono", qCorrected: "Poprawiono na", qUnsure: "Niepewne", qAgree: "Zgodność",
+    qEmpty: "Brak zapisanych prognoz.",
+    automation: "Automatyzacja", feedbackAsk: "Czy typ jest trafny?", fbConfirm: "Tak", fbCorrectTo: "Nie, to",
+    fbCorrect: "Popraw", fbUnsure: "Nie wiem", agentId: "Twój identyfikator konsultanta",
+    fbNeedAgent: "Najpierw wpisz swój identyfikator konsultanta.", fbThanks: "Dziękujemy: zapisano ({verdict}).",
+    fbOff: "Informacja zwrotna jest na tym serwerze wyłączona.",
+    actions_: {off: "wył.", suggest: "tylko podpowiedź", preselect: "tag wstępnie wybrany", auto_tag: "tag nadany automatycznie"},
     rules: {public_exposure: "rozgłos publiczny", legal_appeal: "powołanie na prawo", repeat_contact: "ponowny kontakt",
       phone_to_written: "potwierdź na piśmie", written_channel: "kanał pisemny"},
     channels: {phone: "Telefon", call_transcript: "Zapis rozmowy", chat: "Czat", messenger: "Komunikator",
@@ -254,6 +281,77 @@ function render(result, text) {
   if (!result.evidence.length) $("highlighted").append(el("p", t("noEvidence"), "hint"));
   renderStrategy(result.strategy);
   $("model-version").textContent = `${t("model")}: ${result.model_version}`;
+  $("action").textContent = (t("actions_") || {})[result.action] || result.action;
+  renderFeedback(result);
+}
+
+/** The verdict buttons: shown when the server remembered the prediction (prediction_id). */
+function renderFeedback(result) {
+  const box = $("feedback");
+  box.hidden = !result.prediction_id;
+  $("fb-status").textContent = "";
+  const select = $("fb-label");
+  select.replaceChildren();
+  const predicted = result.outcome === "type" ? result.type : result.outcome;
+  const labels = state.types ? state.types.labels : [];
+  labels.filter((key) => key !== predicted).forEach((key) => {
+    const option = el("option", typeName({outcome: key === "none" ? "none" : "type", type: key,
+      strategy: {type_name: key}}));
+    option.value = key;
+    select.append(option);
+  });
+  box.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+}
+
+function labelName(key) {
+  if (key === "undetermined") return typeName({outcome: "undetermined"});
+  return typeName({outcome: key === "none" ? "none" : "type", type: key, strategy: {type_name: key}});
+}
+
+async function showQuality() {
+  const body = $("quality-table").querySelector("tbody");
+  const status = $("quality-status");
+  body.replaceChildren();
+  status.textContent = "";
+  try {
+    if (!state.types) await loadTypes();
+    const summary = await call("GET", "/v1/feedback/summary");
+    if (!summary.types.length) status.textContent = t("qEmpty");
+    summary.types.forEach((row) => {
+      const corrected = Object.entries(row.corrected).map(([k, n]) => `${labelName(k)} ${n}`).join(", ");
+      const judged = row.confirmed + Object.values(row.corrected).reduce((a, b) => a + b, 0);
+      const agree = judged ? `${Math.round(100 * row.confirmed / judged)}%` : "–";
+      const tr = el("tr");
+      [labelName(row.predicted), row.shown, row.confirmed, corrected || "–", row.unsure, agree]
+        .forEach((cell) => tr.append(el("td", cell)));
+      body.append(tr);
+    });
+  } catch (error) {
+    status.textContent = error.status === 404 ? t("fbOff") : `${t("failed")} ${error.message}`;
+  }
+}
+
+function showTab(name) {
+  $("analyse").hidden = name !== "analyse";
+  $("quality").hidden = name !== "quality";
+  $("tab-analyse").setAttribute("aria-pressed", String(name === "analyse"));
+  $("tab-quality").setAttribute("aria-pressed", String(name === "quality"));
+  if (name === "quality") showQuality();
+}
+
+async function sendFeedback(verdict) {
+  const agent = $("agent-id").value.trim();
+  if (!agent) { $("fb-status").textContent = t("fbNeedAgent"); $("agent-id").focus(); return; }
+  localStorage.setItem("custtype.agent", agent);
+  const body = {prediction_id: state.last.prediction_id, verdict, agent_id: agent, source: "page"};
+  if (verdict === "correct") body.label = $("fb-label").value;
+  try {
+    const saved = await call("POST", "/v1/feedback", body);
+    $("fb-status").textContent = t("fbThanks").replace("{verdict}", saved.label ? `${verdict}: ${saved.label}` : verdict);
+    $("feedback").querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  } catch (error) {
+    $("fb-status").textContent = error.status === 404 && !state.last.prediction_id ? t("fbOff") : `${t("failed")} ${error.message}`;
+  }
 }
 
 async function classify(request) {
@@ -313,6 +411,12 @@ function init() {
   $("message").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("form").requestSubmit();
   });
+  $("tab-analyse").addEventListener("click", () => showTab("analyse"));
+  $("tab-quality").addEventListener("click", () => showTab("quality"));
+  $("agent-id").value = localStorage.getItem("custtype.agent") || "";
+  $("fb-confirm").addEventListener("click", () => sendFeedback("confirm"));
+  $("fb-correct").addEventListener("click", () => sendFeedback("correct"));
+  $("fb-unsure").addEventListener("click", () => sendFeedback("unsure"));
   $("api-key").value = sessionStorage.getItem("custtype.key") || "";
   $("api-key").addEventListener("change", (e) => {
     sessionStorage.setItem("custtype.key", e.target.value.trim());
