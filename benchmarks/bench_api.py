@@ -13,6 +13,12 @@ Everything is bounded in time and count and only talks to 127.0.0.1.
     python benchmarks/bench_api.py                     # ~1.5 min: closed loop + 30 s at 200 req/s
     python benchmarks/bench_api.py --duration 300      # the 5-minute soak
     python benchmarks/bench_api.py --write-docs docs/api.md
+    python benchmarks/bench_api.py --mixed --skip-closed         # classify + feedback, SQLite
+    python benchmarks/bench_api.py --mixed --skip-closed --store-url URL   # … on PostgreSQL
+
+With --mixed, the fixed-rate run alternates /v1/classify and /v1/feedback (each verdict about
+a prediction made just before the run), and afterwards counts the verdicts in the store:
+every 201 must be a stored row.
 
 Messages come from ../shared/corpus/real_{ru,pl,en}.jsonl (read in place) when present.
 """
@@ -133,7 +139,9 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def start_server(port: int, workers: int | None) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, workers: int | None, store: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """`custtype serve`, as users run it (its JSON access log goes to /dev/null); `workers`
     None keeps serve's default (one per core)."""
     cmd = [
@@ -147,7 +155,7 @@ def start_server(port: int, workers: int | None) -> subprocess.Popen[bytes]:
         str(port),
         *(["--workers", str(workers)] if workers else []),
     ]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(store or {})}
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
@@ -173,7 +181,7 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 @asynccontextmanager
 async def poster(kind: str, base: str, connections: int) -> AsyncIterator[Post]:
-    """`post(path, body)` over keep-alive connections: None on 200, else why it failed.
+    """`post(path, body)` over keep-alive connections: None on 200 or 201, else why it failed.
 
     aiohttp by default: on these 2 shared cores httpx spent ~2.2 ms of CPU a request and
     aiohttp ~0.75 ms, CPU the server under test would otherwise not have.
@@ -189,7 +197,7 @@ async def poster(kind: str, base: str, connections: int) -> AsyncIterator[Post]:
                 try:
                     async with session.post(path, data=body, headers=JSON_HEADERS) as r:
                         await r.read()
-                        return None if r.status == 200 else f"HTTP {r.status}"
+                        return None if r.status in (200, 201) else f"HTTP {r.status}"
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     return type(exc).__name__
 
@@ -213,7 +221,7 @@ async def poster(kind: str, base: str, connections: int) -> AsyncIterator[Post]:
                 )
             except httpx.HTTPError as exc:
                 return type(exc).__name__
-            return None if r.status_code == 200 else f"HTTP {r.status_code}"
+            return None if r.status_code in (200, 201) else f"HTTP {r.status_code}"
 
         yield post_httpx
 
@@ -252,10 +260,17 @@ async def closed_loop(
 
 
 async def fixed_rate(
-    client: str, base: str, bodies: list[bytes], rps: float, seconds: float, pid: int
+    client: str,
+    base: str,
+    requests: list[tuple[str, bytes]],
+    rps: float,
+    seconds: float,
+    pid: int,
+    name: str = "single",
 ) -> tuple[Result, dict[str, float]]:
-    """Open loop at `rps` for `seconds`; latency from the planned send time; RSS sampled."""
-    result = Result(name=f"fixed {rps:.0f} req/s, {seconds:.0f} s, single", seconds=seconds)
+    """Open loop at `rps` for `seconds`, cycling through (path, body) `requests`; latency from
+    the planned send time; RSS sampled."""
+    result = Result(name=f"fixed {rps:.0f} req/s, {seconds:.0f} s, {name}", seconds=seconds)
     memory = {"before": tree_rss_mb(pid), "peak": 0.0}
     total = int(rps * seconds)
     connections = 256
@@ -265,7 +280,7 @@ async def fixed_rate(
 
         async def one(i: int, planned: float) -> None:
             async with gate:
-                why = await post("/v1/classify", bodies[i % len(bodies)])
+                why = await post(*requests[i % len(requests)])
             if why is None:
                 result.latencies.append(time.perf_counter() - planned)
             else:
@@ -308,6 +323,50 @@ async def fixed_rate(
     return result, memory
 
 
+def store_env(url: str | None) -> dict[str, str]:
+    """The server's store settings: `url`, or a fresh SQLite file; a key for any database."""
+    if url is None:
+        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"custtype-bench-{os.getpid()}"
+        url = f"sqlite:///{folder / 'store.db'}"
+    key = os.environ.get("CUSTTYPE_STORE_KEY") or "bench-key-" + "0" * 22
+    return {"CUSTTYPE_STORE_URL": url, "CUSTTYPE_STORE_KEY": key}
+
+
+def mixed_requests(
+    base: str, singles: list[bytes], total: int
+) -> tuple[list[tuple[str, bytes]], int]:
+    """Half classify requests, half verdicts on predictions made now (before the timed run);
+    the number of verdicts."""
+    n = max(1, total // 2)
+    ids = []
+    with httpx.Client(base_url=base, timeout=30) as c:
+        for i in range(n):
+            r = c.post("/v1/classify", content=singles[i % len(singles)], headers=JSON_HEADERS)
+            ids.append(r.raise_for_status().json()["prediction_id"])
+    verdicts = [
+        json.dumps(
+            {"prediction_id": pid, "verdict": "unsure", "agent_id": f"bench-{i % 7}"}
+        ).encode()
+        for i, pid in enumerate(ids)
+    ]
+    out: list[tuple[str, bytes]] = []
+    for i, v in enumerate(verdicts):
+        out += [("/v1/classify", singles[(n + i) % len(singles)]), ("/v1/feedback", v)]
+    return out, len(verdicts)
+
+
+def stored_feedback(store: dict[str, str]) -> int:
+    """Verdicts in the store (read directly, not through the API)."""
+    from custtype.store.records import Store
+    from custtype.store.settings import StoreSettings
+
+    s = Store.open(StoreSettings(url=store["CUSTTYPE_STORE_URL"], key=store["CUSTTYPE_STORE_KEY"]))  # type: ignore[arg-type]
+    try:
+        return s.count("feedback")
+    finally:
+        s.close()
+
+
 def table(results: list[Result]) -> str:
     rows = [HEADER, ["---"] * len(HEADER), *[r.row() for r in results]]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
@@ -336,6 +395,8 @@ def main() -> None:
     ap.add_argument("--max-chars", type=int, default=20_000, help="only messages this short")
     ap.add_argument("--skip-closed", action="store_true", help="only the fixed-rate run")
     ap.add_argument("--write-docs", type=Path, help="replace the bench section of this file")
+    ap.add_argument("--mixed", action="store_true", help="fixed rate: classify + feedback")
+    ap.add_argument("--store-url", help="feedback store (default: a new SQLite file in /tmp)")
     args = ap.parse_args()
     if args.duration > 900 or args.seconds > 120:
         raise SystemExit("refusing runs longer than 15 min (fixed rate) or 2 min (closed loop)")
@@ -354,8 +415,10 @@ def main() -> None:
     ]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(port, args.workers)
+    store = store_env(args.store_url)
+    proc = start_server(port, args.workers, store)
     results: list[Result] = []
+    note = ""
     try:
         wait_ready(base, proc)
         warm = closed_loop(args.client, base, "/v1/classify", singles, 4, 3, "warm-up", 1)
@@ -376,8 +439,23 @@ def main() -> None:
             run = closed_loop(args.client, base, path, bodies, c, args.seconds, name, items)
             results.append(asyncio.run(run))
             print(table(results[-1:]).splitlines()[-1], flush=True)
-        rate = fixed_rate(args.client, base, singles, args.rps, args.duration, proc.pid)
-        results.append(asyncio.run(rate)[0])
+        if args.mixed:
+            requests, sent = mixed_requests(base, singles, int(args.rps * args.duration))
+            stored_before = stored_feedback(store)
+            rate = fixed_rate(
+                args.client, base, requests, args.rps, args.duration, proc.pid, "classify+feedback"
+            )
+            results.append(asyncio.run(rate)[0])
+            stored = stored_feedback(store) - stored_before
+            ok = results[-1].failures.total() == 0
+            note = (
+                f"Store {store['CUSTTYPE_STORE_URL'].split('?')[0]}: {sent:,} verdicts sent, "
+                f"{stored:,} stored ({'all' if ok and stored == sent else 'CHECK'})."
+            )
+        else:
+            requests = [("/v1/classify", b) for b in singles]
+            rate = fixed_rate(args.client, base, requests, args.rps, args.duration, proc.pid)
+            results.append(asyncio.run(rate)[0])
     finally:
         proc.terminate()
         try:
@@ -397,7 +475,7 @@ def main() -> None:
         f"{args.client} (async) on the same {os.cpu_count()} cores; load average at the end "
         f"{load}; {time.strftime('%Y-%m-%d %H:%M')}"
     )
-    out = table(results) + f"\n\n{env}"
+    out = table(results) + f"\n\n{env}" + (f"\n\n{note}" if note else "")
     print()
     print(out)
     if args.write_docs:

@@ -10,7 +10,9 @@ from nbclient import NotebookClient
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["01_training_data.ipynb", "02_model_evaluation.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["01_training_data.ipynb", "02_model_evaluation.ipynb", "03_feedback_loop.ipynb"]
+)
 def test_notebook_runs(repo_root: Path, name: str) -> None:
     path = repo_root / "notebooks" / name
     nb = nbformat.read(path, as_version=4)

@@ -41,3 +41,52 @@ def test_training_is_deterministic_and_loadable(repo_root: Path, tmp_path: Path)
     clf = Classifier.load(a.path)
     pred = clf.predict(["Kiedy wyniki konkursu? Oznaczyłam trzy koleżanki!"])[0]
     assert pred.model_version == "t1" and pred.language == "pl"
+
+
+@pytest.mark.slow
+def test_retraining_from_corrections_and_comparing(repo_root: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from custtype.cli import app
+    from custtype.store.records import Shown, Store
+    from custtype.store.settings import StoreSettings
+    from custtype.training.from_feedback import load_feedback
+
+    data = tmp_path / "data"
+    _slice(repo_root / "training_data", data, 5)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store.open(StoreSettings(url=url, keep_text=True))
+    # agents' corrections: messages of the slice's test split, labelled as their writers did
+    rows = [
+        json.loads(x)
+        for f in sorted((data / "test").glob("*.jsonl"))
+        for x in f.read_text("utf-8").splitlines()
+    ][:80]
+    for row in rows:
+        pid = store.add_prediction(
+            Shown(row["text"], row["lang"], "undetermined", 0.3, "off", False, "t1", "1:x", "api")
+        )
+        store.add_feedback(pid, "correct", row["label"], "agent-1")
+    base = train(data, tmp_path / "m", version="base", c_grid=(10.0,))
+    fb = load_feedback(url)
+    taught = train(data, tmp_path / "m", c_grid=(10.0,), feedback=fb)
+    assert taught.card["feedback"]["train"] == len(fb.train) > 0
+    assert taught.card["n_train"] == base.card["n_train"] + len(fb.train)
+    assert taught.path.name.endswith(f"-fb{len(fb.train)}")
+    r = CliRunner().invoke(
+        app,
+        [
+            "models",
+            "compare",
+            str(base.path),
+            str(taught.path),
+            "--data",
+            str(data),
+            "--feedback",
+            url,
+        ],
+    )
+    assert "test macro-F1 macro_f1" in r.output
+    assert f"feedback hold-out accuracy (n={len(fb.holdout)})" in r.output
+    assert ("promotable: yes" in r.output) == (r.exit_code == 0)
+    assert ("promotable: no" in r.output) == (r.exit_code == 1)

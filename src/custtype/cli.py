@@ -32,6 +32,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The append-only log of autom
 app.add_typer(audit_app, name="audit")
 store_app = typer.Typer(no_args_is_help=True, help="The feedback store itself.")
 app.add_typer(store_app, name="store")
+models_app = typer.Typer(no_args_is_help=True, help="Model versions side by side.")
+app.add_typer(models_app, name="models")
 
 
 class Format(StrEnum):
@@ -52,6 +54,12 @@ PlaybookOpt = Annotated[
     Path | None, typer.Option("--playbook", help="Your playbook override file (YAML).")
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FeedbackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--feedback", help="A store's URL (e.g. sqlite:///.custtype/custtype.db) to learn from."
+    ),
+]
 AutomationOpt = Annotated[
     Path | None,
     typer.Option("--automation", help="Your automation policy file (YAML; else the shipped one)."),
@@ -271,14 +279,18 @@ def train(
     thresholds: Annotated[
         Path | None, typer.Option(help="Decision-policy file (default: the shipped one).")
     ] = None,
+    feedback: FeedbackOpt = None,
 ) -> None:
     """Train a model on DATA/train, evaluate on DATA/test, write OUT/<version>/.
 
     With --real and --corpus, the decision floors of each language are set from those real
-    labelled messages (never trained on) and the card reports figures on them.
+    labelled messages (never trained on) and the card reports figures on them. With
+    --feedback, the messages agents labelled in that store (where text was kept) are added,
+    except a fixed hold-out for `custtype models compare`.
     """
     import logging
 
+    from custtype.training.from_feedback import load_feedback
     from custtype.training.train import train as run
 
     if (real is None) != (corpus is None):
@@ -286,6 +298,13 @@ def train(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)  # its "Loading dictionaries…"
     try:
+        fb = load_feedback(feedback) if feedback else None
+        if fb is not None:
+            typer.echo(
+                f"feedback from {fb.where}: {len(fb.train):,} messages to train on, "
+                f"{len(fb.holdout):,} held out, {fb.skipped:,} in other languages skipped",
+                err=True,
+            )
         result = run(
             data,
             out,
@@ -293,6 +312,7 @@ def train(
             seed=seed,
             thresholds_file=thresholds,
             real=(real, corpus) if real is not None and corpus is not None else None,
+            feedback=fb,
         )
     except CusttypeError as exc:
         _fail(str(exc))
@@ -810,6 +830,62 @@ def store_purge() -> None:
         _fail(str(exc))
         return
     typer.echo(f"cleared {n:,} texts past their retention", err=True)
+
+
+@models_app.command("compare")
+def models_compare(
+    old: Annotated[Path, typer.Argument(help="The model in use (a model directory).")],
+    new: Annotated[Path, typer.Argument(help="The candidate (a model directory).")],
+    data: Annotated[Path, typer.Option(help="Training data folder (its test split).")] = Path(
+        "training_data"
+    ),
+    real: RealOpt = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder with the texts of --real's messages.")
+    ] = None,
+    feedback: FeedbackOpt = None,
+) -> None:
+    """Both models on the test split, on real labelled messages (--real/--corpus) and on the
+    feedback hold-out (--feedback); exit 0 when NEW is promotable (no figure worse beyond
+    its tolerance), 1 when it regresses."""
+    from custtype.training.compare import compare
+    from custtype.training.from_feedback import load_feedback
+    from custtype.training.real import load_real
+
+    if (real is None) != (corpus is None):
+        _fail("--real and --corpus go together: the labels file and the folder of its texts.")
+    try:
+        items = load_real(real, corpus) if real is not None and corpus is not None else []
+        holdout = load_feedback(feedback).holdout if feedback else []
+        result = compare(old, new, data, items, holdout)
+    except CusttypeError as exc:
+        _fail(str(exc))
+        return
+    a, b = result.old, result.new
+    typer.echo(f"{'':34}{a['version']:>22}{b['version']:>22}")
+    for key, value in a["test"].items():
+        typer.echo(f"{'test macro-F1 ' + key:34}{value:>22.3f}{b['test'][key]:>22.3f}")
+    for lang, f in a.get("real", {}).items():
+        g = b["real"][lang]
+        typer.echo(
+            f"{'real ' + lang + ' typed found':34}{f['typed_found']:>22.1%}"
+            f"{g['typed_found']:>22.1%}"
+        )
+        typer.echo(
+            f"{'real ' + lang + ' ordinary typed':34}{f['ordinary_typed']:>22.1%}"
+            f"{g['ordinary_typed']:>22.1%}"
+        )
+    if "feedback" in a:
+        n = a["feedback"]["n"]
+        typer.echo(
+            f"{f'feedback hold-out accuracy (n={n})':34}"
+            f"{a['feedback']['accuracy']:>22.1%}{b['feedback']['accuracy']:>22.1%}"
+        )
+    if result.promotable:
+        typer.echo(f"promotable: yes ({b['version']} regresses on no figure)")
+        return
+    typer.echo("promotable: no; regressions: " + "; ".join(result.regressions))
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -232,6 +232,7 @@ class Store:
                 predictions.c.language,
                 predictions.c.predicted,
                 predictions.c.confidence,
+                predictions.c.text,
                 feedback.c.verdict,
                 feedback.c.label,
                 feedback.c.agent_id,
@@ -250,12 +251,16 @@ class Store:
         for row in self.latest_verdicts():
             if row["verdict"] not in ("confirm", "correct") or row["label"] in (None, UNDETERMINED):
                 continue
-            full = self.prediction(row["id"])
-            if full is None or not full["text"]:
+            if not row["text"]:
                 continue
             out.append(
                 Labelled(
-                    row["id"], full["text"], row["language"], row["label"], "", row["verdict_at"]
+                    row["id"],
+                    row["text"],
+                    row["language"],
+                    row["label"],
+                    row["agent_id"],
+                    row["verdict_at"],
                 )
             )
         return out

@@ -9,7 +9,7 @@ from custtype.errors import DataError
 from custtype.model.classifier import Classifier
 from custtype.taxonomy import LABELS
 from custtype.training.dataset import load_split
-from custtype.training.metrics import metrics, plot_confusion, plot_reliability
+from custtype.training.metrics import model_metrics, plot_confusion, plot_reliability
 from custtype.training.real import (
     best_types,
     decide_all,
@@ -33,11 +33,9 @@ def evaluate_model(
     messages and a plot of typed messages found against ordinary ones typed."""
     clf = Classifier.load(model)
     rows = load_split(data_root, "test")
-    raw = clf.raw_scores([clf.analyze(r.message.text) for r in rows])
-    probs = clf.calibrated(raw)
+    m = model_metrics(clf, rows)
+    probs = clf.calibrated(clf.raw_scores([clf.analyze(r.message.text) for r in rows]))
     y = [r.message.label for r in rows]
-    langs = [r.message.lang for r in rows]
-    m = metrics(probs, y, langs, LABELS, clf.policy, clf.policy.scores(raw))
     out.mkdir(parents=True, exist_ok=True)
     cm = plot_confusion(m, out / "confusion_matrix.png", f"Test set, model {clf.version}")
     rel = plot_reliability(probs, y, LABELS, out / "reliability.png")

@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from custtype.model.classifier import Classifier
 from custtype.model.policy import Policy
-from custtype.taxonomy import NONE
+from custtype.taxonomy import LABELS, NONE
+from custtype.training.dataset import Located
 
 ECE_BINS = 10
 
@@ -193,3 +195,17 @@ def plot_reliability(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def model_metrics(model: Classifier, rows: Sequence[Located]) -> dict[str, Any]:
+    """`metrics` of a model under its own policy on labelled rows (language detected, as in
+    use): the test split's figures in `train`, `evaluate` and `models compare`."""
+    raw = model.raw_scores([model.analyze(r.message.text) for r in rows])
+    return metrics(
+        model.calibrated(raw),
+        [r.message.label for r in rows],
+        [r.message.lang for r in rows],
+        LABELS,
+        model.policy,
+        model.policy.scores(raw),
+    )

@@ -28,8 +28,9 @@ from custtype.taxonomy import LABELS, RESPONSIBLE_USE
 from custtype.text.analysis import Analysis, analyze
 from custtype.text.tokens import use_lemma_tables
 from custtype.training.dataset import Located, data_hash, load_split
+from custtype.training.from_feedback import FeedbackData
 from custtype.training.lemma_tables import build_lemma_tables
-from custtype.training.metrics import metrics
+from custtype.training.metrics import metrics, model_metrics
 from custtype.training.real import RealItem, load_real, real_evaluation, tune_policy
 
 log = logging.getLogger(__name__)
@@ -131,17 +132,7 @@ def tune_and_evaluate(
         }
         log.info("floors from %d real messages: %s", len(real_items), policy.type_floor)
     model.policy = policy
-    # language detected, as in use
-    test_raw = model.raw_scores([model.analyze(r.message.text) for r in test_rows])
-    test_metrics = metrics(
-        model.calibrated(test_raw),
-        [r.message.label for r in test_rows],
-        [r.message.lang for r in test_rows],
-        LABELS,
-        policy,
-        policy.scores(test_raw),
-    )
-    return policy, real_report, test_metrics
+    return policy, real_report, model_metrics(model, test_rows)
 
 
 def tune(
@@ -185,14 +176,16 @@ def train(
     c_grid: Sequence[float] = C_GRID,
     thresholds_file: Path | None = None,
     real: tuple[Path, Path] | None = None,
+    feedback: FeedbackData | None = None,
 ) -> TrainResult:
     """Train, calibrate, evaluate on the test split and write models/<version>/.
 
     `real` is (labels file, corpus folder) of real labelled messages (real_dev's format):
     the per-language floors of the decision policy are set from them and the card reports
-    figures on them. They are never training text.
+    figures on them. They are never training text. `feedback` adds the messages agents
+    labelled (its training part; the hold-out stays out, for `custtype models compare`).
     """
-    rows = load_split(data_root, "train")
+    rows = load_split(data_root, "train") + (feedback.train if feedback else [])
     test_rows = load_split(data_root, "test")
     real_items = load_real(*real) if real is not None else []
     digest = data_hash(data_root)
@@ -225,7 +218,8 @@ def train(
     cols = [list(clf.classes_).index(lab) for lab in LABELS]
     linear = LinearModel(clf.coef_[cols], clf.intercept_[cols], np.asarray(LABELS))
     today = dt.date.today()
-    version = version or f"{today:%Y.%m.%d}-{digest[:7]}"
+    suffix = f"-fb{len(feedback.train)}" if feedback else ""
+    version = version or f"{today:%Y.%m.%d}-{digest[:7]}{suffix}"
     model = Classifier(
         vec,
         linear.coef_,
@@ -249,6 +243,13 @@ def train(
         "training_data_sha256": digest,
         "labels": list(LABELS),
         "n_train": len(rows),
+        "feedback": None
+        if feedback is None
+        else {
+            "store": feedback.where,
+            "train": len(feedback.train),
+            "holdout": len(feedback.holdout),
+        },
         "n_test": len(test_rows),
         "features": {"lemma_ngrams": vec.n_lemma, "char_ngrams": vec.n_char},
         "lemma_tables": {lang: len(t) for lang, t in lemma_tables.items()},
