@@ -454,6 +454,7 @@ def serve(
     ] = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,
+    automation: AutomationOpt = None,
 ) -> None:
     """Run the HTTP API and the agent page (settings also from CUSTTYPE_* variables)."""
     from custtype.api import serve as run
@@ -463,7 +464,14 @@ def serve(
     why = "as asked" if workers is not None else "one per core; change with --workers"
     typer.echo(f"custtype serve: {count} worker process(es) ({why}) on http://{host}:{port}")
     try:
-        run(host=host, port=port, workers=count, model=model, playbook=playbook)
+        run(
+            host=host,
+            port=port,
+            workers=count,
+            model=model,
+            playbook=playbook,
+            automation=automation,
+        )
     except CusttypeError as exc:
         _fail(str(exc))
 

@@ -152,7 +152,7 @@ def classify_batch(
 def feedback(body: FeedbackRequest, store: StoreDep) -> dict[str, Any]:
     """An agent confirms a prediction, corrects it to another label, or is not sure."""
     try:
-        fid = store.add_feedback(
+        fid, label = store.add_feedback(
             body.prediction_id, body.verdict, body.label, body.agent_id, source=body.source
         )
     except FeedbackError as exc:
@@ -160,8 +160,12 @@ def feedback(body: FeedbackRequest, store: StoreDep) -> dict[str, Any]:
         raise HTTPException(404 if unknown else 422, str(exc)) from None
     except StoreError as exc:
         raise HTTPException(503, str(exc)) from None
-    row = store.latest_verdict(body.prediction_id)
-    return {"feedback_id": fid, "prediction_id": body.prediction_id, **row}
+    return {
+        "feedback_id": fid,
+        "prediction_id": body.prediction_id,
+        "verdict": body.verdict,
+        "label": label,
+    }
 
 
 @feedback_router.get("/feedback/summary", response_model=FeedbackSummary)

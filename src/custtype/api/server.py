@@ -70,7 +70,14 @@ def _preflight(settings: Settings) -> None:
         Store.open().close()
 
 
-def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path | None) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    model: Path | None,
+    playbook: Path | None,
+    automation: Path | None = None,
+) -> None:
     """Run the API and the agent page with uvicorn (settings also from CUSTTYPE_* variables)."""
     import uvicorn
 
@@ -80,6 +87,8 @@ def serve(host: str, port: int, workers: int, model: Path | None, playbook: Path
         os.environ["CUSTTYPE_MODEL"] = str(model)
     if playbook is not None:
         os.environ["CUSTTYPE_PLAYBOOK"] = str(playbook)
+    if automation is not None:
+        os.environ["CUSTTYPE_AUTOMATION"] = str(automation)
     _preflight(read_settings())
     uvicorn.run(
         "custtype.api:create_app",

@@ -45,7 +45,9 @@ def create_store_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_pre_ping=True)
+        # no pre-ping (a round trip per transaction): a connection the server dropped fails
+        # once and is replaced; recycling keeps them younger than a typical idle timeout
+        engine = create_engine(url, pool_recycle=1800)
     except (ArgumentError, ValueError, ImportError) as exc:
         raise StoreError(f"CUSTTYPE_STORE_URL is not a usable database URL: {exc}") from None
     except OSError as exc:

@@ -177,17 +177,25 @@ class Store:
         agent_id: str,
         source: str = "api",
         at: datetime | None = None,
-    ) -> int:
-        """Record an agent's verdict on a prediction and audit it; FeedbackError names what is
-        wrong (unknown prediction, verdict or label; a correction to the same label)."""
+    ) -> tuple[int, str | None]:
+        """Record an agent's verdict on a prediction and audit it, in one transaction; the
+        verdict's id and the label it records. FeedbackError names what is wrong (unknown
+        prediction, verdict or label; a correction to the same label): nothing is kept then."""
         at = at or now()
-        row = self.prediction(pid)
-        if row is None:
-            raise FeedbackError(f"prediction_id: no prediction {pid!r} in this store.")
-        label = check_verdict(verdict, label, row["predicted"])
         check_agent(agent_id)
         with self._write() as conn:
-            return _insert_feedback(conn, pid, verdict, label, agent_id, at, source, row)
+            found = conn.execute(
+                select(
+                    predictions.c.predicted,
+                    predictions.c.model_version,
+                    predictions.c.policy_version,
+                ).where(predictions.c.id == pid)
+            ).first()
+            if found is None:
+                raise FeedbackError(f"prediction_id: no prediction {pid!r} in this store.")
+            row = dict(found._mapping)
+            label = check_verdict(verdict, label, row["predicted"])
+            return _insert_feedback(conn, pid, verdict, label, agent_id, at, source, row), label
 
     def import_one(
         self, shown: Shown, verdict: str, label: str | None, agent_id: str, at: datetime
@@ -206,17 +214,6 @@ class Store:
             }
             _insert_feedback(conn, pid, verdict, label, agent_id, at, "import", row)
         return pid
-
-    def latest_verdict(self, pid: str) -> dict[str, Any]:
-        """The verdict and label last given on one prediction."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(feedback.c.verdict, feedback.c.label)
-                .where(feedback.c.prediction_id == pid)
-                .order_by(feedback.c.id.desc())
-                .limit(1)
-            ).first()
-        return {"verdict": None, "label": None} if row is None else dict(row._mapping)
 
     def latest_verdicts(self) -> list[dict[str, Any]]:
         """Each prediction's latest verdict joined with the prediction (for summaries)."""
