@@ -88,6 +88,11 @@ def test_a_correction_is_counted_in_the_summary(client: TestClient) -> None:
     assert mine["corrected"].get("none", 0) >= 1
     assert sum(t["shown"] for t in types) == 3
     assert sum(t["unsure"] for t in types) == 1
+    q = client.get("/v1/feedback/quality").json()
+    assert (q["predictions"], q["answered"]) == (3, 2)
+    assert sum(b["answered"] for b in q["calibration"]) == 1  # the correction (unsure: not)
+    assert q["calibration"][0]["from"] == 0.0 and q["calibration"][-1]["to"] == 1.0
+    assert sum(sum(w["mix"].values()) for w in q["weeks"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -217,3 +222,85 @@ def test_a_failing_store_still_answers_but_automates_nothing(
     out = client.post("/v1/classify", json={"text": IMPATIENT["ru"]}).json()
     assert out["type"] == "want_it_now"  # the shipped policy would preselect it
     assert out["prediction_id"] is None and out["action"] == "suggest"
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_server_during_writes_leaves_a_clean_store(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+    from sqlalchemy import text
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {**os.environ, "CUSTTYPE_STORE_URL": url, "CUSTTYPE_WARMUP": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "custtype.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline and server.poll() is None, "server not ready"
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        answered = []
+        stop = threading.Event()
+
+        def agent() -> None:
+            with httpx.Client(base_url=base, timeout=10) as c:
+                while not stop.is_set():
+                    try:
+                        pid = c.post("/v1/classify", json={"text": IMPATIENT["pl"]}).json()[
+                            "prediction_id"
+                        ]
+                        r = c.post(
+                            "/v1/feedback",
+                            json={"prediction_id": pid, "verdict": "confirm", "agent_id": "a"},
+                        )
+                        answered.append(r.status_code)
+                    except httpx.HTTPError:
+                        return
+
+        threads = [threading.Thread(target=agent) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        os.kill(server.pid, signal.SIGKILL)  # in the middle of writes
+        server.wait(timeout=10)
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert answered and set(answered) == {201}
+    store = _store(url)  # opens (and migrates) cleanly
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        verdicts = conn.execute(text("SELECT count(*) FROM feedback")).scalar()
+        audited = conn.execute(
+            text("SELECT count(*) FROM audit WHERE action LIKE 'feedback:%'")
+        ).scalar()
+        automated = conn.execute(
+            text("SELECT count(*) FROM predictions WHERE action IN ('preselect', 'auto_tag')")
+        ).scalar()
+        audited_auto = conn.execute(
+            text("SELECT count(*) FROM audit WHERE action IN ('preselect', 'auto_tag')")
+        ).scalar()
+    assert verdicts >= len(answered) and verdicts == audited  # every verdict whole
+    assert automated == audited_auto  # every automated action audited

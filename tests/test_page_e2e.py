@@ -290,6 +290,8 @@ def test_an_agent_corrects_the_type_and_sees_it_in_the_quality_tab(
     expect(rows.first).to_be_visible()
     corrected = page.locator("#quality-table tbody td", has_text="No type shown 1")
     expect(corrected.first).to_be_visible()
+    expect(page.locator("#calibration-table tbody tr")).to_have_count(6)  # confidence bands
+    expect(page.locator("#weeks-table tbody tr").first).to_be_visible()  # this week's mix
     page.screenshot(path=str(shots / "quality.png"), full_page=True)
     if os.environ.get("CUSTTYPE_SCREENSHOTS"):
         for name in ("feedback.png", "quality.png"):

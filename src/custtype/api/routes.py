@@ -22,6 +22,7 @@ from custtype.api.schemas import (
     ClassifyRequest,
     ClassifyResponse,
     ErrorResponse,
+    FeedbackQuality,
     FeedbackRequest,
     FeedbackResponse,
     FeedbackSummary,
@@ -35,6 +36,7 @@ from custtype.api.schemas import (
 from custtype.api.settings import Settings
 from custtype.errors import FeedbackError, InputError, StoreError, UnknownTypeError
 from custtype.helpdesk.feedback import summarise
+from custtype.helpdesk.quality import quality
 from custtype.helpdesk.webhook import SIGNATURE_HEADER, adapt, handle_ticket, signature_ok
 from custtype.store.records import Store
 from custtype.strategy.rules import Recommendation, recommend
@@ -176,6 +178,13 @@ def feedback_summary(store: StoreDep) -> dict[str, Any]:
         "types": [s.to_dict() for s in summarise(rows)],
         "by_language": [s.to_dict() for s in summarise(rows, by_language=True)],
     }
+
+
+@feedback_router.get("/feedback/quality", response_model=FeedbackQuality)
+def feedback_quality(store: StoreDep) -> dict[str, Any]:
+    """The quality dashboard's figures: per type and language, the model's confidence against
+    agents' verdicts, and the type mix week by week."""
+    return quality(store.latest_verdicts()).to_dict()
 
 
 @feedback_router.post(

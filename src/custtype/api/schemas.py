@@ -269,3 +269,30 @@ class TicketReply(BaseModel):
     prediction_id: str
     model_version: str
     internal_only: Literal[True]
+
+
+class CalibrationBin(BaseModel):
+    """Predictions agents answered within one confidence band, and how many they confirmed."""
+
+    low: float = Field(alias="from")
+    high: float = Field(alias="to")
+    answered: int
+    confirmed: int
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class WeekMix(BaseModel):
+    """Predictions per label in one ISO week (drift of the type mix)."""
+
+    week: str
+    mix: dict[str, int]
+
+
+class FeedbackQuality(FeedbackSummary):
+    """The dashboard: the summary, confidence against agents, the type mix by week."""
+
+    predictions: int
+    answered: int
+    calibration: list[CalibrationBin]
+    weeks: list[WeekMix]

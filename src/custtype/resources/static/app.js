@@ -29,6 +29,8 @@ const UI = {
     qualityTitle: "What agents say about the predictions", qualityHint: "Each prediction counted once, with the agent's latest verdict.",
     qType: "Predicted", qShown: "Shown", qConfirmed: "Confirmed", qCorrected: "Corrected to", qUnsure: "Not sure", qAgree: "Agents agree",
     qEmpty: "No predictions stored yet.",
+    calTitle: "Confidence against agents", calHint: "Of the predictions agents confirmed or corrected: how often they agreed, by the model's confidence.",
+    calBand: "Confidence", calAnswered: "Answered", weeksTitle: "Type mix by week", week: "Week",
     automation: "Automation", feedbackAsk: "Is the type right?", fbConfirm: "Yes", fbCorrectTo: "No, it is",
     fbCorrect: "Correct it", fbUnsure: "Not sure", agentId: "Your agent id",
     fbNeedAgent: "Enter your agent id first.", fbThanks: "Thank you: saved ({verdict}).",
@@ -66,6 +68,8 @@ const UI = {
     qualityTitle: "Что сотрудники говорят о прогнозах", qualityHint: "Каждый прогноз учтён один раз, с последней оценкой сотрудника.",
     qType: "Прогноз", qShown: "Показано", qConfirmed: "Подтверждено", qCorrected: "Исправлено на", qUnsure: "Не уверены", qAgree: "Согласие",
     qEmpty: "Прогнозов пока нет.",
+    calTitle: "Уверенность модели и оценки сотрудников", calHint: "Из прогнозов, которые сотрудники подтвердили или исправили: как часто они согласны, по уверенности модели.",
+    calBand: "Уверенность", calAnswered: "Оценено", weeksTitle: "Доля типов по неделям", week: "Неделя",
     automation: "Автоматизация", feedbackAsk: "Тип определён верно?", fbConfirm: "Да", fbCorrectTo: "Нет, это",
     fbCorrect: "Исправить", fbUnsure: "Не уверен(а)", agentId: "Ваш ID сотрудника",
     fbNeedAgent: "Сначала введите ваш ID сотрудника.", fbThanks: "Спасибо: сохранено ({verdict}).",
@@ -103,6 +107,8 @@ const UI = {
     qualityTitle: "Co konsultanci mówią o prognozach", qualityHint: "Każda prognoza liczona raz, z ostatnią oceną konsultanta.",
     qType: "Prognoza", qShown: "Pokazano", qConfirmed: "Potwierdzono", qCorrected: "Poprawiono na", qUnsure: "Niepewne", qAgree: "Zgodność",
     qEmpty: "Brak zapisanych prognoz.",
+    calTitle: "Pewność modelu a oceny konsultantów", calHint: "Z prognoz potwierdzonych lub poprawionych przez konsultantów: jak często się zgadzają, według pewności modelu.",
+    calBand: "Pewność", calAnswered: "Ocenione", weeksTitle: "Udział typów w tygodniach", week: "Tydzień",
     automation: "Automatyzacja", feedbackAsk: "Czy typ jest trafny?", fbConfirm: "Tak", fbCorrectTo: "Nie, to",
     fbCorrect: "Popraw", fbUnsure: "Nie wiem", agentId: "Twój identyfikator konsultanta",
     fbNeedAgent: "Najpierw wpisz swój identyfikator konsultanta.", fbThanks: "Dziękujemy: zapisano ({verdict}).",
@@ -315,7 +321,9 @@ async function showQuality() {
   status.textContent = "";
   try {
     if (!state.types) await loadTypes();
-    const summary = await call("GET", "/v1/feedback/summary");
+    const summary = await call("GET", "/v1/feedback/quality");
+    renderCalibration(summary.calibration);
+    renderWeeks(summary.weeks);
     if (!summary.types.length) status.textContent = t("qEmpty");
     summary.types.forEach((row) => {
       const corrected = Object.entries(row.corrected).map(([k, n]) => `${labelName(k)} ${n}`).join(", ");
@@ -329,6 +337,34 @@ async function showQuality() {
   } catch (error) {
     status.textContent = error.status === 404 ? t("fbOff") : `${t("failed")} ${error.message}`;
   }
+}
+
+function percent(part, whole) { return whole ? `${Math.round(100 * part / whole)}%` : "–"; }
+
+function renderCalibration(bins) {
+  const body = $("calibration-table").querySelector("tbody");
+  body.replaceChildren();
+  bins.forEach((b) => {
+    const tr = el("tr");
+    [`${b.from.toFixed(1)}–${b.to.toFixed(1)}`, b.answered, b.confirmed, percent(b.confirmed, b.answered)]
+      .forEach((cell) => tr.append(el("td", cell)));
+    body.append(tr);
+  });
+}
+
+function renderWeeks(weeks) {
+  const table = $("weeks-table");
+  const labels = [...new Set(weeks.flatMap((w) => Object.keys(w.mix)))].sort();
+  const head = table.querySelector("thead tr");
+  head.replaceChildren(el("th", t("week")), ...labels.map((k) => el("th", labelName(k))));
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  weeks.forEach((w) => {
+    const total = Object.values(w.mix).reduce((a, b) => a + b, 0);
+    const tr = el("tr", null);
+    tr.append(el("td", w.week), ...labels.map((k) => el("td", percent(w.mix[k] || 0, total))));
+    body.append(tr);
+  });
 }
 
 function showTab(name) {
