@@ -93,6 +93,8 @@ def test_a_correction_is_counted_in_the_summary(client: TestClient) -> None:
     assert sum(b["answered"] for b in q["calibration"]) == 1  # the correction (unsure: not)
     assert q["calibration"][0]["from"] == 0.0 and q["calibration"][-1]["to"] == 1.0
     assert sum(sum(w["mix"].values()) for w in q["weeks"]) == 3
+    [week] = q["verdict_weeks"]
+    assert (week["confirmed"], week["corrected"], week["unsure"]) == (0, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -163,6 +165,20 @@ def test_the_webhook_answers_tags_action_and_strategy_once(
     assert again.headers["X-Custtype-Replay"] == "true"
     assert again.json() == reply
     assert _store(store_url).count("predictions") == 1  # replayed from the store
+
+
+def test_an_oversized_verdict_or_ticket_is_a_413_and_stores_nothing(
+    assistant: Assistant, store_url: str
+) -> None:
+    settings = Settings(warmup=False, max_body_bytes=2_000)
+    with TestClient(create_app(settings, assistant=assistant)) as c:
+        pid = c.post("/v1/classify", json={"text": IMPATIENT["en"]}).json()["prediction_id"]
+        big = {"prediction_id": pid, "verdict": "unsure", "agent_id": "a" * 5_000}
+        assert c.post("/v1/feedback", json=big).status_code == 413
+        ticket = {"ticket_id": "T-9", "body": "Where is my refund? " * 200}
+        assert c.post("/v1/webhooks/ticket", json=ticket).status_code == 413
+    store = _store(store_url)
+    assert store.count("feedback") == 0 and store.count("tickets") == 0
 
 
 @pytest.mark.parametrize("signature", [None, "sha256=00", "md5=abc"])

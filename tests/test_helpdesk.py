@@ -115,6 +115,7 @@ def test_calibration_counts_agreement_per_confidence_bin() -> None:
             "confidence": c,
             "verdict": v,
             "label": label,
+            "verdict_at": at,
         }
         for c, v, label in [
             (0.95, "confirm", "tester"),
@@ -127,6 +128,9 @@ def test_calibration_counts_agreement_per_confidence_bin() -> None:
     top = next(b for b in q.calibration if b.low == 0.9)
     assert (top.answered, top.confirmed, top.agreement) == (2, 1, 0.5)
     assert q.answered == 3 and q.predictions == 4
+    assert q.to_dict()["verdict_weeks"] == [
+        {"week": "2026-W49", "confirmed": 1, "corrected": 2, "unsure": 0}
+    ]
 
 
 def test_adapters_read_each_helpdesk() -> None:

@@ -292,6 +292,7 @@ def test_an_agent_corrects_the_type_and_sees_it_in_the_quality_tab(
     expect(corrected.first).to_be_visible()
     expect(page.locator("#calibration-table tbody tr")).to_have_count(6)  # confidence bands
     expect(page.locator("#weeks-table tbody tr").first).to_be_visible()  # this week's mix
+    expect(page.locator("#verdict-weeks-table tbody tr").first).to_contain_text("-W")
     page.screenshot(path=str(shots / "quality.png"), full_page=True)
     if os.environ.get("CUSTTYPE_SCREENSHOTS"):
         for name in ("feedback.png", "quality.png"):

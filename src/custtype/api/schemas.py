@@ -289,6 +289,15 @@ class WeekMix(BaseModel):
     mix: dict[str, int]
 
 
+class VerdictWeek(BaseModel):
+    """Agents' latest verdicts given in one ISO week."""
+
+    week: str
+    confirmed: int
+    corrected: int
+    unsure: int
+
+
 class FeedbackQuality(FeedbackSummary):
     """The dashboard: the summary, confidence against agents, the type mix by week."""
 
@@ -296,3 +305,4 @@ class FeedbackQuality(FeedbackSummary):
     answered: int
     calibration: list[CalibrationBin]
     weeks: list[WeekMix]
+    verdict_weeks: list[VerdictWeek]

@@ -1,5 +1,6 @@
-"""The quality dashboard from the store: how agents answer each type and language, how the
-model's confidence compares with their verdicts, and the type mix week by week."""
+"""The quality dashboard from the store: how agents answer each type and language, their
+verdicts week by week, how the model's confidence compares with them, and the type mix week
+by week."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class Quality:
     by_language: list[TypeSummary]
     calibration: list[CalibrationBin]
     weeks: list[tuple[str, Counter[str]]]
+    verdict_weeks: list[tuple[str, Counter[str]]]
     predictions: int
     answered: int
 
@@ -60,6 +62,15 @@ class Quality:
                 for b in self.calibration
             ],
             "weeks": [{"week": w, "mix": dict(c)} for w, c in self.weeks],
+            "verdict_weeks": [
+                {
+                    "week": w,
+                    "confirmed": c["confirm"],
+                    "corrected": c["correct"],
+                    "unsure": c["unsure"],
+                }
+                for w, c in self.verdict_weeks
+            ],
         }
 
 
@@ -80,11 +91,16 @@ def quality(rows: list[dict[str, Any]]) -> Quality:
     weeks: dict[str, Counter[str]] = {}
     for r in rows:
         weeks.setdefault(_week(r["created_at"]), Counter())[r["predicted"]] += 1
+    verdict_weeks: dict[str, Counter[str]] = {}
+    for r in rows:
+        if r["verdict"] is not None:
+            verdict_weeks.setdefault(_week(r["verdict_at"]), Counter())[r["verdict"]] += 1
     return Quality(
         types=summarise(rows),
         by_language=summarise(rows, by_language=True),
         calibration=bins,
         weeks=sorted(weeks.items()),
+        verdict_weeks=sorted(verdict_weeks.items()),
         predictions=len(rows),
         answered=sum(1 for r in rows if r["verdict"] is not None),
     )

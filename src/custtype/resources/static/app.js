@@ -29,6 +29,7 @@ const UI = {
     qualityTitle: "What agents say about the predictions", qualityHint: "Each prediction counted once, with the agent's latest verdict.",
     qType: "Predicted", qShown: "Shown", qConfirmed: "Confirmed", qCorrected: "Corrected to", qUnsure: "Not sure", qAgree: "Agents agree",
     qEmpty: "No predictions stored yet.",
+    vwTitle: "Verdicts by week", vwCorrected: "Corrected",
     calTitle: "Confidence against agents", calHint: "Of the predictions agents confirmed or corrected: how often they agreed, by the model's confidence.",
     calBand: "Confidence", calAnswered: "Answered", weeksTitle: "Type mix by week", week: "Week",
     automation: "Automation", feedbackAsk: "Is the type right?", fbConfirm: "Yes", fbCorrectTo: "No, it is",
@@ -68,6 +69,7 @@ const UI = {
     qualityTitle: "Что сотрудники говорят о прогнозах", qualityHint: "Каждый прогноз учтён один раз, с последней оценкой сотрудника.",
     qType: "Прогноз", qShown: "Показано", qConfirmed: "Подтверждено", qCorrected: "Исправлено на", qUnsure: "Не уверены", qAgree: "Согласие",
     qEmpty: "Прогнозов пока нет.",
+    vwTitle: "Оценки по неделям", vwCorrected: "Исправлено",
     calTitle: "Уверенность модели и оценки сотрудников", calHint: "Из прогнозов, которые сотрудники подтвердили или исправили: как часто они согласны, по уверенности модели.",
     calBand: "Уверенность", calAnswered: "Оценено", weeksTitle: "Доля типов по неделям", week: "Неделя",
     automation: "Автоматизация", feedbackAsk: "Тип определён верно?", fbConfirm: "Да", fbCorrectTo: "Нет, это",
@@ -107,6 +109,7 @@ const UI = {
     qualityTitle: "Co konsultanci mówią o prognozach", qualityHint: "Każda prognoza liczona raz, z ostatnią oceną konsultanta.",
     qType: "Prognoza", qShown: "Pokazano", qConfirmed: "Potwierdzono", qCorrected: "Poprawiono na", qUnsure: "Niepewne", qAgree: "Zgodność",
     qEmpty: "Brak zapisanych prognoz.",
+    vwTitle: "Oceny w tygodniach", vwCorrected: "Poprawiono",
     calTitle: "Pewność modelu a oceny konsultantów", calHint: "Z prognoz potwierdzonych lub poprawionych przez konsultantów: jak często się zgadzają, według pewności modelu.",
     calBand: "Pewność", calAnswered: "Ocenione", weeksTitle: "Udział typów w tygodniach", week: "Tydzień",
     automation: "Automatyzacja", feedbackAsk: "Czy typ jest trafny?", fbConfirm: "Tak", fbCorrectTo: "Nie, to",
@@ -324,6 +327,7 @@ async function showQuality() {
     const summary = await call("GET", "/v1/feedback/quality");
     renderCalibration(summary.calibration);
     renderWeeks(summary.weeks);
+    renderVerdictWeeks(summary.verdict_weeks);
     if (!summary.types.length) status.textContent = t("qEmpty");
     summary.types.forEach((row) => {
       const corrected = Object.entries(row.corrected).map(([k, n]) => `${labelName(k)} ${n}`).join(", ");
@@ -347,6 +351,17 @@ function renderCalibration(bins) {
   bins.forEach((b) => {
     const tr = el("tr");
     [`${b.from.toFixed(1)}–${b.to.toFixed(1)}`, b.answered, b.confirmed, percent(b.confirmed, b.answered)]
+      .forEach((cell) => tr.append(el("td", cell)));
+    body.append(tr);
+  });
+}
+
+function renderVerdictWeeks(weeks) {
+  const body = $("verdict-weeks-table").querySelector("tbody");
+  body.replaceChildren();
+  weeks.forEach((w) => {
+    const tr = el("tr");
+    [w.week, w.confirmed, w.corrected, w.unsure, percent(w.confirmed, w.confirmed + w.corrected)]
       .forEach((cell) => tr.append(el("td", cell)));
     body.append(tr);
   });
