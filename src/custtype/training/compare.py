@@ -11,8 +11,9 @@ from typing import Any
 from custtype.model.classifier import Classifier
 from custtype.taxonomy import LANGS, NONE
 from custtype.training.dataset import Located, load_split
+from custtype.training.evaluation import real_figures_of
 from custtype.training.metrics import model_metrics
-from custtype.training.real import RealItem, decide_all, real_figures
+from custtype.training.real import RealItem
 
 # how much worse NEW may be on a figure before it counts as a regression (noise of the sets)
 TOLERANCE = {"test": 0.01, "real_found": 0.02, "real_ordinary_typed": 0.02, "feedback": 0.02}
@@ -40,11 +41,7 @@ def _test(clf: Classifier, rows: Sequence[Located]) -> dict[str, float]:
 
 
 def _real(clf: Classifier, items: Sequence[RealItem]) -> dict[str, dict[str, float]]:
-    raw = clf.raw_scores([clf.analyze(it.text) for it in items])
-    types, levels = decide_all(
-        clf.policy, clf.calibrated(raw), clf.policy.scores(raw), items, clf.labels
-    )
-    figures = real_figures(items, types, levels)
+    figures, _ = real_figures_of(clf, items)
     return {
         lang: {k: figures[lang][k] for k in ("typed_found", "ordinary_typed")}
         for lang in LANGS

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from custtype.errors import DataError
 from custtype.model.classifier import Classifier
@@ -11,6 +14,7 @@ from custtype.taxonomy import LABELS
 from custtype.training.dataset import load_split
 from custtype.training.metrics import model_metrics, plot_confusion, plot_reliability
 from custtype.training.real import (
+    RealItem,
     best_types,
     decide_all,
     load_real,
@@ -33,8 +37,9 @@ def evaluate_model(
     messages and a plot of typed messages found against ordinary ones typed."""
     clf = Classifier.load(model)
     rows = load_split(data_root, "test")
-    m = model_metrics(clf, rows)
-    probs = clf.calibrated(clf.raw_scores([clf.analyze(r.message.text) for r in rows]))
+    raw = clf.raw_scores([clf.analyze(r.message.text) for r in rows])
+    m = model_metrics(clf, rows, raw)
+    probs = clf.calibrated(raw)
     y = [r.message.label for r in rows]
     out.mkdir(parents=True, exist_ok=True)
     cm = plot_confusion(m, out / "confusion_matrix.png", f"Test set, model {clf.version}")
@@ -56,16 +61,24 @@ def evaluate_model(
     return result
 
 
-def real_check(clf: Classifier, labels: Path, corpus: Path, out: Path) -> dict[str, Any]:
-    """Figures on real labelled messages with the model's policy, and the curve PNG."""
-    items = load_real(labels, corpus)
+def real_figures_of(
+    clf: Classifier, items: Sequence[RealItem]
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A model's figures under its own policy on real labelled messages (`real_figures`),
+    and its decision scores of them."""
     raw = clf.raw_scores([clf.analyze(it.text) for it in items])
     scores = clf.policy.scores(raw)
     types, levels = decide_all(clf.policy, clf.calibrated(raw), scores, items, clf.labels)
+    return real_figures(items, types, levels), scores
+
+
+def real_check(clf: Classifier, labels: Path, corpus: Path, out: Path) -> dict[str, Any]:
+    """Figures on real labelled messages with the model's policy, and the curve PNG."""
+    items = load_real(labels, corpus)
+    figures, scores = real_figures_of(clf, items)
     best, score = best_types(scores, clf.labels)
     guesses = [clf.labels[b] for b in best]
     curve = real_curve(items, score, guesses)
-    figures = real_figures(items, types, levels)
     marks = {
         lang: (figures[lang]["ordinary_typed"], figures[lang]["typed_found"])
         for lang in curve

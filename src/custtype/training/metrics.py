@@ -197,10 +197,14 @@ def plot_reliability(
     return path
 
 
-def model_metrics(model: Classifier, rows: Sequence[Located]) -> dict[str, Any]:
+def model_metrics(
+    model: Classifier, rows: Sequence[Located], raw: np.ndarray | None = None
+) -> dict[str, Any]:
     """`metrics` of a model under its own policy on labelled rows (language detected, as in
-    use): the test split's figures in `train`, `evaluate` and `models compare`."""
-    raw = model.raw_scores([model.analyze(r.message.text) for r in rows])
+    use): the test split's figures in `train`, `evaluate` and `models compare`. `raw`: the
+    model's raw scores of the rows when the caller already has them."""
+    if raw is None:
+        raw = model.raw_scores([model.analyze(r.message.text) for r in rows])
     return metrics(
         model.calibrated(raw),
         [r.message.label for r in rows],
