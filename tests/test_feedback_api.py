@@ -197,7 +197,7 @@ def test_a_bad_signature_is_refused_and_nothing_stored(
 @pytest.mark.parametrize(
     ("payload", "names"),
     [
-        ({"ticket_id": "T-2", "subject": "", "body": "  "}, "nothing to classify"),
+        ({"ticket_id": "T-2", "subject": "", "body": "  "}, "subject and body is empty"),
         ({"subject": "x", "body": "Where is my refund?"}, "ticket_id"),
         ({"ticket_id": "T-3", "body": "x" * 20_001}, "body"),
         ([1, 2, 3], "JSON object"),

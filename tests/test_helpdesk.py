@@ -72,7 +72,7 @@ def test_import_of_jsonl_with_a_text_hash(tmp_path: Path, store_url: str) -> Non
     r = runner.invoke(app, ["feedback", "import", str(export)])
     assert "stored 1 verdicts" in r.output
     assert f"{export}:2: expected a JSON object" in r.output
-    assert f"{export}:3: invalid JSON" in r.output
+    assert f"{export}:3: not valid JSON" in r.output
     store = Store.open(StoreSettings(url=store_url))
     [row] = store.latest_verdicts()
     assert store.prediction(row["id"])["text_hash"] == "ab" * 32  # type: ignore[index]

@@ -3,9 +3,8 @@ or a helpdesk export (`custtype feedback import`), and the summary per type."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from custtype.advice import Advice
-from custtype.errors import CusttypeError, FeedbackError, InputError
-from custtype.files import json_lines
+from custtype.batch.read import open_reader
+from custtype.errors import CusttypeError, FeedbackError
 from custtype.store.records import UNDETERMINED, Shown, Store, now
 from custtype.taxonomy import LABELS
 from custtype.text.language import detect_language
@@ -107,26 +106,18 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """(row number, fields, problem) for each row of a CSV (header row 1) or JSONL file."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        return [
-            (
-                n,
-                raw if isinstance(raw, dict) else None,
-                problem or (None if isinstance(raw, dict) else "expected a JSON object"),
-            )
-            for n, raw, problem in json_lines(path)
-        ]
-    try:
-        text = path.read_text("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); re-save it as UTF-8."
-        ) from None
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    return [(i + 2, dict(row), None) for i, row in enumerate(reader)]
+def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    """(file:line or file, row N; fields; problem) for each record of an export, read as
+    `custtype score` reads its input: CSV/TSV with detected delimiter and encoding, JSON
+    Lines, Parquet, Excel."""
+    reader = open_reader(path)
+    for rec in reader.records(reader.data_start):
+        line = rec.where.removeprefix("line ")
+        yield (
+            (f"{path}:{line}" if line != rec.where else f"{path}, {rec.where}"),
+            rec.values,
+            rec.problem,
+        )
 
 
 def _language(text: str) -> str:
@@ -153,12 +144,9 @@ def import_feedback(store: Store, path: Path, model_version: str, policy: str) -
     """Store each row of a helpdesk export (ticket_id, text or text_hash, predicted,
     corrected, agent_id, time); a bad row is reported by number and field, the rest stored.
     `corrected` empty = confirmed, "unsure" = not sure, else the right label."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file.")
     result = ImportResult()
-    for n, raw, problem in _rows(path):
-        where = f"{path}:{n}"
-        if problem or raw is None:
+    for where, raw, problem in _rows(path):
+        if problem:
             result.problems.append(f"{where}: {problem}")
             continue
         get = {k: str(raw.get(k) or "").strip() for k in IMPORT_FIELDS}

@@ -24,7 +24,7 @@ from custtype.advice import Assistant
 from custtype.batch.score import strategy_summary
 from custtype.errors import InputError
 from custtype.helpdesk.feedback import predicted_label, shown
-from custtype.model.classifier import MAX_CHARS
+from custtype.model.classifier import MAX_CHARS, check_text
 from custtype.store.records import Store, new_prediction_id
 from custtype.strategy.context import MessageContext
 from custtype.taxonomy import CHANNELS, LANGS
@@ -150,11 +150,7 @@ def handle_ticket(
     earlier = store.ticket_reply(ticket.ticket_id)
     if earlier is not None:
         return json.loads(earlier), True
-    text = ticket.text()
-    if not text.strip():
-        raise InputError("subject and body: both empty; there is nothing to classify.")
-    if len(text) > MAX_CHARS:
-        raise InputError(f"subject and body: {len(text):,} characters; the limit is {MAX_CHARS:,}.")
+    text = check_text(ticket.text(), "subject and body")
     context = MessageContext(channel=ticket.our_channel())
     advice = assistant.advise([text], [ticket.our_language()], [context])[0]
     label = predicted_label(advice)
