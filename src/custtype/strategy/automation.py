@@ -8,16 +8,17 @@ close anything; the judgement types are held at `suggest` unless a file says oth
 from __future__ import annotations
 
 import hashlib
-import os
+import json
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from custtype.errors import PlaybookError
-from custtype.resources import parse_yaml, resource
+from custtype.resources import override_key, parse_yaml, read_user_yaml, resource
 from custtype.taxonomy import JUDGEMENT_TYPES, TYPES
 from custtype.validation import describe
 
@@ -96,14 +97,9 @@ class Action:
         return self.level in AUTOMATED
 
 
-def _parse(text: str, origin: str, source: str) -> AutomationPolicy:
-    try:
-        raw = parse_yaml(text)
-    except Exception as exc:  # yaml errors carry positions; a deep nest a RecursionError
-        raise PlaybookError(f"Invalid automation policy {origin}: not YAML ({exc}).") from None
-    if not isinstance(raw, dict):
-        raise PlaybookError(f"Invalid automation policy {origin}: expected a mapping.")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+def _validate(raw: dict[str, Any], origin: str, source: str) -> AutomationPolicy:
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
     try:
         return AutomationPolicy.model_validate({**raw, "source": source, "digest": digest})
     except ValidationError as err:
@@ -113,15 +109,15 @@ def _parse(text: str, origin: str, source: str) -> AutomationPolicy:
 @lru_cache(maxsize=8)
 def _load_cached(path: str | None, mtime: float) -> AutomationPolicy:
     if path is None:
-        return _parse(resource("automation.yaml").read_text("utf-8"), "(built-in)", "builtin")
+        raw = parse_yaml(resource("automation.yaml").read_text("utf-8"))
+        return _validate(raw, "(built-in)", "builtin")
     file = Path(path)
-    try:
+    with suppress(OSError):  # a missing or unreadable file: read_user_yaml says which
         if file.stat().st_size > _MAX_BYTES:
             raise PlaybookError(f"Automation policy {path!r} is larger than {_MAX_BYTES:,} bytes.")
-        text = file.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"Cannot read automation policy {path!r}: {exc}") from None
-    return _parse(text, repr(path), path)
+    shape = " with 'version' and 'types'"
+    raw = read_user_yaml(file, "Automation policy", "an automation policy", shape, PlaybookError)
+    return _validate(raw, repr(path), path)
 
 
 def load_automation(path: str | Path | None = None) -> AutomationPolicy:
@@ -129,12 +125,4 @@ def load_automation(path: str | Path | None = None) -> AutomationPolicy:
 
     Example: ``load_automation().action_for("tester", 0.93).level == "preselect"``
     """
-    if path is None:
-        path = os.environ.get(AUTOMATION_ENV) or None
-    if path is None:
-        return _load_cached(None, 0.0)
-    try:
-        mtime = Path(path).stat().st_mtime
-    except OSError:
-        mtime = -1.0
-    return _load_cached(str(path), mtime)
+    return _load_cached(*override_key(path, AUTOMATION_ENV))

@@ -8,17 +8,15 @@ message that names the file, the type and the field.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from custtype.errors import PlaybookError
-from custtype.resources import parse_yaml, resource
+from custtype.resources import override_key, parse_yaml, read_user_yaml, resource
 from custtype.taxonomy import LANGS, TYPES, Lang, check_lang, check_type
 from custtype.validation import describe
 
@@ -162,32 +160,6 @@ def _describe(err: ValidationError, origin: str) -> str:
     return f"Invalid playbook {origin}: {describe(err, _where)}."
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = parse_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlaybookError(f"Playbook override file {str(path)!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"Cannot read playbook override {str(path)!r}: {exc}.") from None
-    except RecursionError:
-        raise PlaybookError(
-            f"Playbook override {str(path)!r} is nested too deeply to be a playbook."
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise PlaybookError(
-            f"Playbook override {str(path)!r} is not valid YAML{at}: {problem}."
-        ) from None
-    if not isinstance(raw, dict):
-        raise PlaybookError(
-            f"Playbook override {str(path)!r} must be a mapping with keys such as "
-            f"'types' or 'general', found {type(raw).__name__}."
-        )
-    return raw
-
-
 def _check_override_shape(raw: dict[str, Any], origin: str) -> None:
     allowed = {"version", "notice", "general", "types", "context_rules"}
     unknown = sorted(set(raw) - allowed)
@@ -239,7 +211,13 @@ def _load_cached(path: str | None, mtime: float) -> Playbook:
     base = _builtin_raw()
     if path is None:
         return _validate(base, "(built-in)", "builtin")
-    raw = _read_yaml(Path(path))
+    raw = read_user_yaml(
+        Path(path),
+        "Playbook override",
+        "a playbook",
+        " with keys such as 'types' or 'general'",
+        PlaybookError,
+    )
     origin = f"override {path!r}"
     _check_override_shape(raw, origin)
     return _validate(_deep_merge(base, raw), origin, path)
@@ -254,13 +232,4 @@ def load_playbook(override: str | Path | None = None) -> Playbook:
 
     Example: ``load_playbook("acme.yaml").strategy("extortionist", "pl").openers``
     """
-    if override is None:
-        override = os.environ.get(PLAYBOOK_ENV) or None
-    if override is None:
-        return _load_cached(None, 0.0)
-    path = Path(override)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = -1.0
-    return _load_cached(str(path), mtime)
+    return _load_cached(*override_key(override, PLAYBOOK_ENV))
