@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +57,31 @@ def corpus_dir() -> Path:
     under tests/data: the end-to-end checks run either way, never skip."""
     real = SHARED / "corpus"
     return real if (real / "real_en.jsonl").is_file() else ROOT / "tests" / "data" / "real_like"
+
+
+def start_server(workers: int, env: dict[str, str], **popen: Any) -> tuple[Any, str]:
+    """`custtype serve` on a free port in a new process, once /readyz answers 200: (the
+    process, its base URL). The caller stops it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen([sys.executable, "-m", "custtype.cli", *args], env=env, **popen)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.fail("the server did not get ready")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import start_server
 from custtype import (
     LANGS,
     TYPES,
@@ -537,17 +538,67 @@ def test_page_labels_exist_in_three_languages(repo_root: Path) -> None:
         assert not missing, f"{lang} lacks {missing}"
 
 
-def test_serve_runs_uvicorn_with_the_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_worker_serves_the_preloaded_app_in_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import uvicorn
 
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    monkeypatch.delenv("CUSTTYPE_MODEL", raising=False)
-    server_module.serve(host="127.0.0.1", port=9, workers=2, model=None, playbook=None)
-    assert seen["app"] == "custtype.api:create_app" and seen["factory"] is True
-    assert seen["workers"] == 2 and seen["access_log"] is False
+    app, seen = object(), {}
+    monkeypatch.setattr(server_module, "_preload", lambda settings: app)
+    monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
+    server_module.serve(host="127.0.0.1", port=9, workers=1, model=None, playbook=None)
+    assert seen["app"] is app and seen["access_log"] is False
     assert seen["timeout_keep_alive"] > 60  # outlives a load balancer's idle connections
-    assert seen["http"] is NoDelayHttpProtocol  # else --workers 2 answers ~40 ms late
+    assert seen["http"] is NoDelayHttpProtocol
+
+
+def test_workers_are_forked_from_the_loaded_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    app, seen = object(), {}
+
+    def run(self: BaseApplication) -> None:
+        seen.update(cfg=self.cfg, app=self.load())
+
+    monkeypatch.setattr(server_module, "_preload", lambda settings: app)
+    monkeypatch.setattr(BaseApplication, "run", run)
+    server_module.serve(host="127.0.0.1", port=9, workers=2, model=None, playbook=None)
+    cfg = seen["cfg"]
+    assert seen["app"] is app and cfg.preload_app and cfg.workers == 2
+    assert cfg.bind == ["127.0.0.1:9"]
+    kwargs = cfg.worker_class.CONFIG_KWARGS
+    assert kwargs["http"] is NoDelayHttpProtocol  # else --workers 2 answers ~40 ms late
+    assert kwargs["access_log"] is False and kwargs["timeout_keep_alive"] > 60
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_and_stops_cleanly(tmp_path: Path) -> None:
+    """The real thing: forked workers answer, share the port, and SIGTERM ends them all."""
+    import os
+    import signal
+    import subprocess
+
+    import httpx
+
+    env = {**os.environ, "CUSTTYPE_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}"}
+    server, base = start_server(2, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        answers = [
+            httpx.post(f"{base}/v1/classify", json={"text": MESSAGES[lang]}, timeout=10)
+            for lang in LANGS
+            for _ in range(4)
+        ]
+        assert [r.status_code for r in answers] == [200] * len(answers)
+        assert {r.json()["language"] for r in answers} == set(LANGS)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        out = server.stdout.read() if server.stdout else ""
+        assert out.count('"event": "model_loaded"') == 2  # one lifespan per worker
+        assert "Traceback" not in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
 
 
 def test_serve_refuses_a_missing_model_before_starting(
@@ -596,13 +647,14 @@ def test_serve_with_a_bad_setting_is_one_clear_line(
 def test_serve_defaults_to_one_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    import uvicorn
     from typer.testing import CliRunner
 
     from custtype.cli import app as cli
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr(server_module, "_preload", lambda settings: object())
+    monkeypatch.setattr(server_module, "_run_one", lambda app, h, p: seen.update(workers=1))
+    monkeypatch.setattr(server_module, "_run_forked", lambda app, h, p, w: seen.update(workers=w))
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 0, result.output
     assert seen["workers"] == len(os.sched_getaffinity(0))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import start_server
 from custtype import Assistant
 from custtype.api import Settings, create_app
 from custtype.store.records import Store
@@ -244,36 +245,17 @@ def test_a_failing_store_still_answers_but_automates_nothing(
 def test_kill_9_of_the_server_during_writes_leaves_a_clean_store(tmp_path: Path) -> None:
     import os
     import signal
-    import socket
     import subprocess
-    import sys
     import threading
     import time
 
     import httpx
     from sqlalchemy import text
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     url = f"sqlite:///{tmp_path / 'store.db'}"
     env = {**os.environ, "CUSTTYPE_STORE_URL": url, "CUSTTYPE_WARMUP": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "custtype.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(1, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert time.monotonic() < deadline and server.poll() is None, "server not ready"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
         answered = []
         stop = threading.Event()
 

@@ -450,7 +450,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Worker processes (default: one per core; each ~1 GB)."),
+        typer.Option(
+            min=1, help="Worker processes (default: one per core; they share the loaded model)."
+        ),
     ] = None,
     model: ModelOpt = None,
     playbook: PlaybookOpt = None,

@@ -26,13 +26,12 @@ from custtype.batch.score import (
     ScoreOptions,
     read_back,
     score_frame,
-    strategy_summary,
 )
 from custtype.errors import InputError
 from custtype.files import atomic_output, check_columns
 from custtype.strategy.context import MessageContext
 from custtype.strategy.playbook import Playbook, load_playbook
-from custtype.strategy.rules import recommend
+from custtype.strategy.rules import recommend, strategy_summary
 from custtype.taxonomy import CHANNELS, LABELS, LANGS, NONE, TYPES
 
 if TYPE_CHECKING:

@@ -28,8 +28,7 @@ from custtype.api.routes import (
     reference_router,
     require_api_key,
 )
-from custtype.api.server import read_settings
-from custtype.api.settings import Settings
+from custtype.api.settings import Settings, read_settings
 from custtype.model.memory import freeze_memory
 from custtype.resources import resource
 from custtype.store.records import Store

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from custtype.errors import CusttypeError
+
 MAX_BATCH_ITEMS = 1000
 MAX_BODY_BYTES = 5_000_000
 
@@ -70,3 +72,16 @@ class Settings(BaseSettings):
         if self.api_key is None or not self.api_key.get_secret_value():
             return None
         return self.api_key.get_secret_value().encode("utf-8")
+
+
+def read_settings() -> Settings:
+    """Settings from the CUSTTYPE_* variables; a bad value is a one-line error naming it."""
+    from pydantic import ValidationError
+
+    from custtype.validation import describe
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        where = lambda loc: f"CUSTTYPE_{'_'.join(loc).upper()}"  # noqa: E731
+        raise CusttypeError(f"Invalid setting: {describe(exc, where)}.") from None

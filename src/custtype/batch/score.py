@@ -22,7 +22,7 @@ from custtype.errors import InputError
 from custtype.files import check_columns
 from custtype.model.classifier import check_text
 from custtype.strategy.context import MessageContext
-from custtype.strategy.rules import Recommendation
+from custtype.strategy.rules import strategy_summary
 from custtype.taxonomy import CHANNELS, LANGS
 
 if TYPE_CHECKING:
@@ -151,28 +151,6 @@ def _context(value: Any) -> MessageContext | None:
     """The message context for a channel cell (unknown channels are ignored)."""
     code = None if _missing(value) else str(value).strip().lower()
     return MessageContext(channel=code) if code in CHANNELS else None
-
-
-def _minutes(m: int) -> str:
-    return f"{m // 60} h" if m >= 60 and m % 60 == 0 else f"{m} min"
-
-
-def strategy_summary(rec: Recommendation) -> str:
-    """One line for a table cell: name, priority, time, channel, escalation, first action."""
-    parts = [
-        rec.type_name,
-        f"priority {rec.priority}",
-        f"answer within {_minutes(rec.target_response_minutes)}",
-        f"reply {rec.reply_channel}",
-    ]
-    if rec.escalate:
-        parts.append("ESCALATE")
-    if rec.rules_applied:
-        parts.append("rules: " + ", ".join(rec.rules_applied))
-    actions = [*rec.added_actions, *rec.strategy.get("actions", [])]
-    if actions:
-        parts.append(str(actions[0]))
-    return " | ".join(parts)
 
 
 def _prediction_cells(a: Advice, opts: ScoreOptions) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from custtype.advice import Advice
-from custtype.batch.read import open_reader
 from custtype.errors import CusttypeError, FeedbackError
 from custtype.store.records import UNDETERMINED, Shown, Store, now
 from custtype.taxonomy import LABELS
@@ -110,6 +109,8 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any], str | None]]:
     """(file:line or file, row N; fields; problem) for each record of an export, read as
     `custtype score` reads its input: CSV/TSV with detected delimiter and encoding, JSON
     Lines, Parquet, Excel."""
+    from custtype.batch.read import open_reader  # pandas: not imported by the server
+
     reader = open_reader(path)
     for rec in reader.records(reader.data_start):
         line = rec.where.removeprefix("line ")

@@ -21,12 +21,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from custtype.advice import Assistant
-from custtype.batch.score import strategy_summary
 from custtype.errors import InputError
 from custtype.helpdesk.feedback import predicted_label, shown
 from custtype.model.classifier import MAX_CHARS, check_text
 from custtype.store.records import Store, new_prediction_id
 from custtype.strategy.context import MessageContext
+from custtype.strategy.rules import strategy_summary
 from custtype.taxonomy import CHANNELS, LANGS
 from custtype.validation import describe
 

@@ -143,3 +143,25 @@ def recommend(
         openers_lang=customer,
         playbook_version=book.version,
     )
+
+
+def _minutes(m: int) -> str:
+    return f"{m // 60} h" if m >= 60 and m % 60 == 0 else f"{m} min"
+
+
+def strategy_summary(rec: Recommendation) -> str:
+    """One line for a table cell: name, priority, time, channel, escalation, first action."""
+    parts = [
+        rec.type_name,
+        f"priority {rec.priority}",
+        f"answer within {_minutes(rec.target_response_minutes)}",
+        f"reply {rec.reply_channel}",
+    ]
+    if rec.escalate:
+        parts.append("ESCALATE")
+    if rec.rules_applied:
+        parts.append("rules: " + ", ".join(rec.rules_applied))
+    actions = [*rec.added_actions, *rec.strategy.get("actions", [])]
+    if actions:
+        parts.append(str(actions[0]))
+    return " | ".join(parts)
