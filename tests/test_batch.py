@@ -166,8 +166,8 @@ def test_score_frame_exactly_20000_chars_is_scored(assistant: Assistant) -> None
     [
         ({"text_column": "body"}, "no column 'body'"),
         ({"lang_column": "lng"}, "no column 'lng'"),
-        ({"lang": "de"}, "lang must be one of"),
-        ({"strategy": "xml"}, "strategy must be"),
+        ({"lang": "de"}, "lang: Input should be 'ru', 'pl' or 'en'"),
+        ({"strategy": "xml"}, "strategy: Input should be 'summary' or 'json'"),
     ],
 )
 def test_score_frame_refuses_bad_arguments(
@@ -584,9 +584,21 @@ def test_local_dask_cluster_runs_without_the_worker_profiler() -> None:
     assert dask.config.get("distributed.worker.profile.enabled") is True  # ours only
 
 
-def test_run_options_are_checked() -> None:
-    with pytest.raises(InputError, match="jobs must be at least 1"):
-        batch_run_module.RunOptions(jobs=0).check()
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"jobs": 0}, "jobs: Input should be greater than or equal to 1"),
+        ({"chunk_rows": 0}, "chunk_rows: Input should be greater than or equal to 1"),
+        ({"engine": "spark"}, "engine: Input should be 'local' or 'dask'"),
+        ({"delimiter": ";;"}, "delimiter: String should have at most 1 character"),
+        ({"scheduler": "tcp://x:1"}, "scheduler: --scheduler needs --engine dask"),
+        ({"job": 2}, "job: Extra inputs are not permitted"),
+    ],
+)
+def test_run_options_are_checked_when_made(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        batch_run_module.RunOptions(**kwargs)
+    assert batch_run_module.RunOptions(engine="dask", scheduler="tcp://x:1").jobs == 1
 
 
 # -- workers die with the job (#16) --------------------------------------------------------

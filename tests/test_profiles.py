@@ -157,9 +157,9 @@ def test_min_support_and_agent_language() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"half_life_days": 0}, "half_life_days must be positive"),
-        ({"min_share": 1.5}, "min_share must be between 0 and 1"),
-        ({"min_support": 0}, "min_support must be at least 1"),
+        ({"half_life_days": 0}, "half_life_days: Input should be greater than 0"),
+        ({"min_share": 1.5}, "min_share: Input should be less than or equal to 1"),
+        ({"min_support": 0}, "min_support: Input should be greater than or equal to 1"),
         ({"time_column": "when"}, "No column 'when'"),
         ({"customer_column": "client"}, "No column 'client'"),
     ],
@@ -206,7 +206,7 @@ def test_profile_of_raw_and_scored_files_agree(tmp_path: Path) -> None:
     raw = _raw_messages(tmp_path)
     scored_file = tmp_path / "scored.parquet"
     score_file(raw, scored_file, ScoreOptions(evidence=False))
-    opts = ProfileOptions("customer", "sent")
+    opts = ProfileOptions(customer_column="customer", time_column="sent")
     from_raw = profile_file(raw, tmp_path / "a.csv", opts)
     from_scored = profile_file(scored_file, tmp_path / "b.jsonl", opts)
     cols = ["customer", "messages", "profile_outcome", "share_none", "share_want_it_now"]

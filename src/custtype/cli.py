@@ -576,17 +576,17 @@ def score(
     columns kept, custtype_* columns added."""
     from custtype.batch import ScoreOptions, score_file
 
-    opts = ScoreOptions(
-        text_column=text_column,
-        id_column=id_column,
-        lang_column=lang_column,
-        channel_column=channel_column,
-        lang=lang.value if lang else None,
-        agent_lang=agent_lang.value if agent_lang else None,
-        evidence=evidence,
-        strategy="json" if strategy_format is StrategyFormatOpt.json else "summary",
-    )
     try:
+        opts = ScoreOptions(
+            text_column=text_column,
+            id_column=id_column,
+            lang_column=lang_column,
+            channel_column=channel_column,
+            lang=lang.value if lang else None,
+            agent_lang=agent_lang.value if agent_lang else None,
+            evidence=evidence,
+            strategy="json" if strategy_format is StrategyFormatOpt.json else "summary",
+        )
         summary = score_file(
             source,
             output,
@@ -659,17 +659,17 @@ def profile(
     from custtype.analytics.profiles import ProfileOptions, profile_file
     from custtype.batch.score import ScoreOptions
 
-    popts = ProfileOptions(
-        customer_column,
-        time_column,
-        channel_column,
-        half_life_days,
-        min_support,
-        min_share,
-        agent_lang.value if agent_lang else None,
-    )
-    sopts = ScoreOptions(text_column=text_column, lang_column=lang_column, evidence=False)
     try:
+        popts = ProfileOptions(
+            customer_column=customer_column,
+            time_column=time_column,
+            channel_column=channel_column,
+            half_life_days=half_life_days,
+            min_support=min_support,
+            min_share=min_share,
+            agent_lang=agent_lang.value if agent_lang else None,
+        )
+        sopts = ScoreOptions(text_column=text_column, lang_column=lang_column, evidence=False)
         table = profile_file(
             source,
             output,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from custtype.errors import InputError
 
 _MAX_SHOWN = 80  # characters of a bad value echoed back (a 5 MB value must not be)
 _MAX_PROBLEMS = 5
@@ -38,3 +40,15 @@ def describe(
         parts.append(f"{where([str(p) for p in e['loc']])}: {msg}{shown}")
     more = f" (and {len(errors) - limit} more problems)" if len(errors) > limit else ""
     return "; ".join(parts) + more
+
+
+class Options(BaseModel):
+    """A job's settings, checked when made: a bad one is an InputError naming the option."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InputError(f"Invalid option: {describe(exc, '.'.join)}.") from None

@@ -14,9 +14,10 @@ trigger of an adverse action.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from custtype.batch.score import (
     CONFIDENCE,
@@ -32,7 +33,8 @@ from custtype.files import atomic_output, check_columns
 from custtype.strategy.context import MessageContext
 from custtype.strategy.playbook import Playbook, load_playbook
 from custtype.strategy.rules import recommend, strategy_summary
-from custtype.taxonomy import CHANNELS, LABELS, LANGS, NONE, TYPES
+from custtype.taxonomy import CHANNELS, LABELS, LANGS, NONE, TYPES, Lang
+from custtype.validation import Options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,29 +49,16 @@ MIN_STABILITY = 0.5
 _SCORED = (TYPE, OUTCOME, CONFIDENCE, LANGUAGE)
 
 
-@dataclass(frozen=True)
-class ProfileOptions:
+class ProfileOptions(Options):
     """How to build profiles: the columns, the recency half-life and the evidence bars."""
 
     customer_column: str
     time_column: str | None = None
     channel_column: str | None = None
-    half_life_days: float = HALF_LIFE_DAYS
-    min_support: int = MIN_SUPPORT
-    min_share: float = MIN_SHARE
-    agent_lang: str | None = None
-
-    def check(self) -> ProfileOptions:
-        """Refuse settings that make no sense, naming the option."""
-        if self.half_life_days <= 0:
-            raise InputError(f"half_life_days must be positive, got {self.half_life_days}.")
-        if self.min_support < 1:
-            raise InputError(f"min_support must be at least 1, got {self.min_support}.")
-        if not 0 <= self.min_share <= 1:
-            raise InputError(f"min_share must be between 0 and 1, got {self.min_share}.")
-        if self.agent_lang is not None and self.agent_lang not in LANGS:
-            raise InputError(f"agent_lang must be one of {', '.join(LANGS)}.")
-        return self
+    half_life_days: float = Field(HALF_LIFE_DAYS, gt=0)
+    min_support: int = Field(MIN_SUPPORT, ge=1)
+    min_share: float = Field(MIN_SHARE, ge=0, le=1)
+    agent_lang: Lang | None = None
 
 
 def is_scored(df: pd.DataFrame) -> bool:
@@ -185,14 +174,14 @@ def profile_frame(
     Example: ``profile_frame(messages, "customer_id", "sent_at")[["customer_id", "profile_type"]]``
     """
     opts = ProfileOptions(
-        customer_column,
-        time_column,
-        channel_column,
-        half_life_days,
-        min_support,
-        min_share,
-        agent_lang,
-    ).check()
+        customer_column=customer_column,
+        time_column=time_column,
+        channel_column=channel_column,
+        half_life_days=half_life_days,
+        min_support=min_support,
+        min_share=min_share,
+        agent_lang=agent_lang,
+    )
     for column in (customer_column, time_column, channel_column):
         if column is not None and column not in df.columns:
             raise InputError(
@@ -365,13 +354,14 @@ def profile_file(
 ) -> pd.DataFrame:
     """Profile every customer in `source` (scored or not) and write the table to `target`.
 
-    Example: ``profile_file("messages.csv", "profiles.csv", ProfileOptions("customer_id"))``
+    Example:
+    ``profile_file("in.csv", "out.csv", ProfileOptions(customer_column="customer_id"))``
     """
     from custtype.batch.run import RunOptions
 
-    popts = options.check()
-    sopts = (score_options or ScoreOptions(evidence=False)).check()
-    runopts = RunOptions(**run).check()
+    popts = options
+    sopts = score_options or ScoreOptions(evidence=False)
+    runopts = RunOptions(**run)
     messages = _scored_messages(source, popts, sopts, runopts)
     result = _profiles(messages, popts, load_playbook(runopts.playbook))
     _write(result, Path(target))

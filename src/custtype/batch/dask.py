@@ -60,7 +60,7 @@ def score_dask(
 
     Example: ``score_dask(dd.read_parquet("s3://bucket/messages/")).to_parquet("s3://…")``
     """
-    opts = (options or ScoreOptions()).check()
+    opts = options or ScoreOptions()
     meta = attach(ddf._meta, {c: [] for c in OUTPUT_COLUMNS})
     return ddf.map_partitions(_score_partition, opts, model, playbook, meta=meta)
 

@@ -21,10 +21,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
 
 from custtype.batch.lifeline import die_with_parent
 from custtype.batch.read import (
@@ -56,6 +58,7 @@ from custtype.batch.write import OutputJob, json_text, json_value
 from custtype.errors import CusttypeError, InputError
 from custtype.files import check_columns
 from custtype.taxonomy import RESPONSIBLE_USE
+from custtype.validation import Options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,35 +68,27 @@ Engine = Literal["local", "dask"]
 _MAX_EXAMPLES = 10
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Options):
     """How to run a job: engine, processes, chunk size, resume, progress, model."""
 
-    jobs: int = 1
+    jobs: int = Field(1, ge=1)
     engine: Engine = "local"
-    chunk_rows: int = 1000
-    partition_rows: int = 10_000
+    chunk_rows: int = Field(1000, ge=1)
+    partition_rows: int = Field(10_000, ge=1)
     resume: bool = False
     progress: bool | None = None  # None: a bar on a terminal, quiet in a pipe
     model: str | None = None
     playbook: str | None = None
     scheduler: str | None = None
-    delimiter: str | None = None  # CSV: None detects it
+    delimiter: str | None = Field(None, min_length=1, max_length=1)  # CSV: None detects it
     encoding: str | None = None  # CSV/TSV: None detects it
 
-    def check(self) -> RunOptions:
-        """Refuse settings that cannot work, naming the option."""
-        if self.jobs < 1:
-            raise InputError(f"jobs must be at least 1, got {self.jobs}.")
-        if self.chunk_rows < 1 or self.partition_rows < 1:
-            raise InputError("chunk_rows and partition_rows must be at least 1.")
-        if self.engine not in ("local", "dask"):
-            raise InputError(f"engine must be 'local' or 'dask', got {self.engine!r}.")
-        if self.scheduler and self.engine != "dask":
-            raise InputError("--scheduler needs --engine dask.")
-        if self.delimiter is not None and len(self.delimiter) != 1:
-            raise InputError(f"--delimiter must be one character, got {self.delimiter!r}.")
-        return self
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_needs_dask(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and info.data.get("engine") != "dask":
+            raise ValueError("--scheduler needs --engine dask")
+        return value
 
 
 @dataclass
@@ -207,7 +202,7 @@ def _check_columns(reader: Reader, opts: ScoreOptions) -> ScoreOptions:
     """Refuse a missing text/lang/channel/id column up front, listing the columns there are."""
     have = set(reader.columns)
     if opts.id_column is None and "id" in have:
-        opts = replace(opts, id_column="id")
+        opts = opts.model_copy(update={"id_column": "id"})
     check_columns(
         reader.name,
         reader.columns,
@@ -354,7 +349,6 @@ def run_scoring(
     source: str | Path, target: str | Path, opts: ScoreOptions, run: RunOptions
 ) -> ScoreSummary:
     """Score `source` into `target`; see `custtype.batch.score_file`."""
-    run = run.check()
     _refuse_same_file(source, target)
     in_fmt, out_fmt = file_format(source), file_format(target)
     if out_fmt == "xlsx":
@@ -373,7 +367,7 @@ def run_scoring(
         if in_fmt != "jsonl" or kinds is not None:
             opts = _check_columns(reader, opts)
         elif opts.id_column is None:
-            opts = replace(opts, id_column="id")
+            opts = opts.model_copy(update={"id_column": "id"})
         layout = output_layout(reader, out_fmt, kinds, run.playbook)
         version = _model_version(run.model)
         job = OutputJob(
@@ -462,4 +456,4 @@ def score_file(
 
     Example: ``score_file("messages.csv", "scored.parquet", jobs=2)``
     """
-    return run_scoring(source, target, (options or ScoreOptions()).check(), RunOptions(**run))
+    return run_scoring(source, target, options or ScoreOptions(), RunOptions(**run))

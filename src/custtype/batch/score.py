@@ -23,7 +23,8 @@ from custtype.files import check_columns
 from custtype.model.classifier import check_text
 from custtype.strategy.context import MessageContext
 from custtype.strategy.rules import strategy_summary
-from custtype.taxonomy import CHANNELS, LANGS
+from custtype.taxonomy import CHANNELS, LANGS, Lang
+from custtype.validation import Options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,31 +60,21 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 StrategyFormat = Literal["summary", "json"]
 
 
-@dataclass(frozen=True)
-class ScoreOptions:
+class ScoreOptions(Options):
     """What to score and how to present it (the same for every engine)."""
 
     text_column: str = "text"
     id_column: str | None = None
     lang_column: str | None = None
     channel_column: str | None = None
-    lang: str | None = None
-    agent_lang: str | None = None
+    lang: Lang | None = None
+    agent_lang: Lang | None = None
     evidence: bool = True
     strategy: StrategyFormat = "summary"
 
-    def check(self) -> ScoreOptions:
-        """Refuse unsupported languages or strategy formats before any work starts."""
-        for name, code in (("lang", self.lang), ("agent_lang", self.agent_lang)):
-            if code is not None and code not in LANGS:
-                raise InputError(f"{name} must be one of {', '.join(LANGS)}, got {code!r}.")
-        if self.strategy not in ("summary", "json"):
-            raise InputError(f"strategy must be 'summary' or 'json', got {self.strategy!r}.")
-        return self
-
     def fingerprint(self) -> dict[str, Any]:
         """The options that change output values (a resumed run must use the same)."""
-        return {k: v for k, v in self.__dict__.items() if k != "id_column"}
+        return self.model_dump(exclude={"id_column"})
 
 
 @dataclass
@@ -287,8 +278,15 @@ def score_frame(
         ],
     )
     opts = ScoreOptions(
-        text_column, id_column, lang_column, channel_column, lang, agent_lang, evidence, strategy
-    ).check()
+        text_column=text_column,
+        id_column=id_column,
+        lang_column=lang_column,
+        channel_column=channel_column,
+        lang=lang,
+        agent_lang=agent_lang,
+        evidence=evidence,
+        strategy=strategy,
+    )
     return score_chunk(df, opts, assistant if assistant is not None else cached_assistant())
 
 
