@@ -21,6 +21,7 @@ from custtype.model.artifact import (
     default_model_dir,
     read_card,
 )
+from custtype.model.linear import single_precision
 from custtype.training.dataset import data_hash
 
 
@@ -72,6 +73,10 @@ def test_save_then_load_round_trip(
     texts = ["Где мой заказ?! Верните деньги!!!", "Kiedy wyniki konkursu?", "Hello, an invoice?"]
     got = [p.to_dict() for p in Classifier.load(again).predict(texts)]
     assert got == [p.to_dict() for p in classifier.predict(texts)]
+    with np.load(again / WEIGHTS_FILE) as stored:
+        assert stored["coef"].dtype == np.float32  # half the size of float64 on disk
+    reloaded = artifact.load(again)
+    assert np.array_equal(reloaded.linear.coef_, single_precision(loaded.linear.coef_))
 
 
 @pytest.mark.parametrize("name", [WEIGHTS_FILE, VOCAB_FILE])

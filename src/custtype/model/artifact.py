@@ -160,7 +160,8 @@ def load(directory: str | Path | None = None) -> Artifact:
         config = _json(blobs[VOCAB_FILE], folder / VOCAB_FILE)
         vectorizer = MessageVectorizer.from_state(config["vectorizer"], arrays)
         labels = [str(label) for label in config["labels"]]
-        linear = LinearModel(arrays["coef"], arrays["intercept"], np.asarray(labels))
+        coef = np.asarray(arrays["coef"], dtype=np.float64)  # float32 on disk since 2026-12
+        linear = LinearModel(coef, arrays["intercept"], np.asarray(labels))
         if linear.coef_.shape != (len(labels), vectorizer.n_features):
             raise ValueError(f"weights of shape {linear.coef_.shape} do not fit the vocabulary")
         tables = _json(blobs[LEMMAS_FILE], folder / LEMMAS_FILE) if LEMMAS_FILE in blobs else {}
@@ -187,7 +188,9 @@ def save(
     config, arrays = vectorizer.to_state()
     buf = io.BytesIO()
     np.savez_compressed(
-        buf, allow_pickle=False, **{"coef": linear.coef_, "intercept": linear.intercept_, **arrays}
+        buf,
+        allow_pickle=False,
+        **{"coef": linear.coef_.astype(np.float32), "intercept": linear.intercept_, **arrays},
     )
     blobs = {
         WEIGHTS_FILE: buf.getvalue(),

@@ -8,6 +8,12 @@ from typing import Any
 import numpy as np
 
 
+def single_precision(weights: np.ndarray) -> np.ndarray:
+    """Weights rounded to float32, as a model file stores them (half the size of float64;
+    scores move by < 1e-6), held as float64 for computing."""
+    return np.asarray(weights, dtype=np.float32).astype(np.float64)
+
+
 @dataclass(frozen=True, eq=False)  # (numpy arrays: compare the weights, not the objects)
 class LinearModel:
     """One row of weights and an intercept per label, in label order."""
@@ -15,15 +21,6 @@ class LinearModel:
     coef_: np.ndarray
     intercept_: np.ndarray
     classes_: np.ndarray
-
-    @classmethod
-    def of(cls, estimator: Any) -> LinearModel:
-        """The weights of a fitted linear estimator (e.g. LogisticRegression)."""
-        return cls(
-            np.asarray(estimator.coef_, dtype=np.float64),
-            np.asarray(estimator.intercept_, dtype=np.float64),
-            np.asarray(estimator.classes_),
-        )
 
     def decision_function(self, x: Any) -> np.ndarray:
         """Raw scores of feature rows `x`, as the estimator's own decision_function."""

@@ -21,7 +21,7 @@ import numpy as np
 from custtype import __version__
 from custtype.model import artifact
 from custtype.model.classifier import Classifier
-from custtype.model.linear import LinearModel, softmax
+from custtype.model.linear import LinearModel, single_precision, softmax
 from custtype.model.policy import Policy, load_policy
 from custtype.model.vectorizer import MessageVectorizer
 from custtype.taxonomy import LABELS, RESPONSIBLE_USE
@@ -216,7 +216,8 @@ def train(
     vec, clf = _fit(analyses, y, best_c, seed)
     lemma_tables = build_lemma_tables(analyses)
     cols = [list(clf.classes_).index(lab) for lab in LABELS]
-    linear = LinearModel(clf.coef_[cols], clf.intercept_[cols], np.asarray(LABELS))
+    coef = single_precision(clf.coef_[cols])  # as the model file stores it
+    linear = LinearModel(coef, clf.intercept_[cols], np.asarray(LABELS))
     today = dt.date.today()
     suffix = f"-fb{len(feedback.train)}" if feedback else ""
     version = version or f"{today:%Y.%m.%d}-{digest[:7]}{suffix}"
