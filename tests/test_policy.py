@@ -10,7 +10,7 @@ import pytest
 from custtype import LABELS, ModelError
 from custtype.model.policy import choose_floor, load_policy
 from custtype.taxonomy import JUDGEMENT_TYPES
-from custtype.training.real import RealItem, real_figures, tune_policy
+from custtype.training.real import RealItem, best_types, real_figures, tune_policy
 
 POLICY = load_policy().model_copy(
     update={
@@ -88,6 +88,27 @@ def test_tuned_floors_meet_the_targets_on_the_messages_they_came_from() -> None:
         assert figures[lang]["ordinary_typed"] <= tuned.targets.ordinary_typed
         assert figures[lang]["ordinary_typed_high"] <= tuned.targets.ordinary_typed_high
         assert figures[lang]["typed_found"] > 0.3
+
+
+def test_no_language_gets_a_high_floor_below_the_pooled_one() -> None:
+    """A language whose ordinary messages happen to score low in the sample must not get a
+    lax high floor: the floor all languages' ordinary messages give together bounds it."""
+    rng = np.random.default_rng(7)
+    items, rows, ordinary_best = [], [], []
+    for lang, top in (("ru", 0.3), ("pl", 0.9), ("en", 0.9)):
+        for i in range(150):
+            score = rng.uniform(0.0, top)
+            rows.append(_probs(tester=score))
+            ordinary_best.append(score)
+            items.append(RealItem(f"{lang}-{i}", lang, "none", True, "x"))
+    probs = np.asarray(rows)
+    policy = load_policy()
+    tuned = tune_policy(policy, probs, items, LABELS)
+    _, best = best_types(probs, LABELS)
+    pooled = choose_floor(best, policy.targets.ordinary_typed_high)
+    alone = choose_floor(best[:150], policy.targets.ordinary_typed_high)
+    assert alone < pooled  # the sample would have given Russian a lax floor
+    assert tuned.high_floor["ru"] >= pooled and tuned.high_floor["pl"] >= pooled
 
 
 def test_a_v1_or_broken_thresholds_file_is_refused(tmp_path: Path) -> None:
