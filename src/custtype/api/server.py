@@ -73,7 +73,8 @@ def _run_one(app: Any, host: str, port: int) -> None:
 def _run_forked(app: Any, host: str, port: int, workers: int) -> None:
     """gunicorn's pre-fork supervisor with uvicorn workers: the workers are forked from this
     process after the app is loaded, so they start serving at once and share the model's
-    memory (copy-on-write) instead of each importing and loading it (~2.5 s of start-up)."""
+    memory (copy-on-write) instead of each importing and loading it (2 workers: 551 MB in
+    all instead of 922 MB, and half the CPU at start-up)."""
     import logging.config
 
     from gunicorn.app.base import BaseApplication
