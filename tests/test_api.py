@@ -572,16 +572,45 @@ def test_workers_are_forked_from_the_loaded_app(monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.slow
-def test_serve_with_two_workers_answers_and_stops_cleanly(tmp_path: Path) -> None:
-    """The real thing: forked workers answer, share the port, and SIGTERM ends them all."""
+def test_serve_with_two_workers_answers_reloads_and_stops_cleanly(tmp_path: Path) -> None:
+    """The real thing: forked workers answer and share the port; SIGHUP loads the model again
+    from disk (and keeps the running one when the new one is broken); SIGTERM ends them all."""
+    import json
     import os
+    import shutil
     import signal
     import subprocess
+    import time
 
     import httpx
 
-    env = {**os.environ, "CUSTTYPE_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}"}
+    from custtype.model.artifact import default_model_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_dir(), model)
+    env = {
+        **os.environ,
+        "CUSTTYPE_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "CUSTTYPE_MODEL": str(model),
+    }
     server, base = start_server(2, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def version_after_hup() -> str:
+        server.send_signal(signal.SIGHUP)
+        time.sleep(1)  # the supervisor reloads, then replaces the workers
+        deadline = time.monotonic() + 60
+        seen: set[str] = set()
+        while time.monotonic() < deadline:
+            try:
+                seen = {httpx.get(f"{base}/readyz", timeout=5).json()["model_version"]}
+                seen |= {httpx.get(f"{base}/readyz", timeout=5).json()["model_version"]}
+            except httpx.HTTPError:
+                pass
+            if len(seen) == 1 and "reloaded" in next(iter(seen)):
+                break
+            time.sleep(0.3)
+        return next(iter(seen))
+
     try:
         answers = [
             httpx.post(f"{base}/v1/classify", json={"text": MESSAGES[lang]}, timeout=10)
@@ -590,15 +619,53 @@ def test_serve_with_two_workers_answers_and_stops_cleanly(tmp_path: Path) -> Non
         ]
         assert [r.status_code for r in answers] == [200] * len(answers)
         assert {r.json()["language"] for r in answers} == set(LANGS)
+
+        card = json.loads((model / "model_card.json").read_text("utf-8"))
+        card["version"] = "reloaded-from-disk"
+        (model / "model_card.json").write_text(json.dumps(card), "utf-8")
+        assert version_after_hup() == "reloaded-from-disk"
+        assert httpx.post(f"{base}/v1/classify", json={"text": MESSAGES["pl"]}).status_code == 200
+
+        (model / "weights.npz").write_bytes(b"broken")
+        server.send_signal(signal.SIGHUP)
+        time.sleep(3)
+        assert server.poll() is None
+        ready = httpx.get(f"{base}/readyz", timeout=5).json()
+        assert ready["model_version"] == "reloaded-from-disk"  # the loaded one keeps serving
+
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
         out = server.stdout.read() if server.stdout else ""
-        assert out.count('"event": "model_loaded"') == 2  # one lifespan per worker
+        assert '"event": "reload_refused"' in out and "weights.npz" in out
         assert "Traceback" not in out
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_an_ipv6_host_is_bound_in_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(server_module, "_preload", lambda settings: object())
+    monkeypatch.setattr(BaseApplication, "run", lambda self: seen.update(cfg=self.cfg))
+    server_module.serve(host="::1", port=9, workers=2, model=None, playbook=None)
+    assert seen["cfg"].bind == ["[::1]:9"]
+
+
+def test_without_fork_uvicorns_own_workers_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(server_module, "_preload", lambda settings: object())
+    monkeypatch.delattr(os, "fork")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    server_module.serve(host="127.0.0.1", port=9, workers=2, model=None, playbook=None)
+    assert seen["app"] == "custtype.api:create_app" and seen["workers"] == 2
+    assert seen["http"] is NoDelayHttpProtocol and seen["access_log"] is False
 
 
 def test_serve_refuses_a_missing_model_before_starting(

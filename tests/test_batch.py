@@ -599,6 +599,7 @@ def test_run_options_are_checked_when_made(kwargs: dict[str, Any], match: str) -
     with pytest.raises(InputError, match=match):
         batch_run_module.RunOptions(**kwargs)
     assert batch_run_module.RunOptions(engine="dask", scheduler="tcp://x:1").jobs == 1
+    assert batch_run_module.RunOptions(model=Path("m"), playbook=Path("p.yaml")).model == "m"
 
 
 # -- workers die with the job (#16) --------------------------------------------------------

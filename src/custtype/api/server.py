@@ -7,12 +7,15 @@ starts, lets the workers share the loaded model's memory, and has them ready tog
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 from custtype.api.settings import Settings, read_settings
 
+log = logging.getLogger("custtype.api")
 KEEP_ALIVE_SECONDS = 75  # longer than the usual 60 s idle timeout of load balancers
 
 
@@ -70,15 +73,19 @@ def _run_one(app: Any, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=log_config(), **_uvicorn_options())
 
 
-def _run_forked(app: Any, host: str, port: int, workers: int) -> None:
+def _run_forked(settings: Settings, host: str, port: int, workers: int) -> None:
     """gunicorn's pre-fork supervisor with uvicorn workers: the workers are forked from this
     process after the app is loaded, so they start serving at once and share the model's
     memory (copy-on-write) instead of each importing and loading it (2 workers: 551 MB in
-    all instead of 922 MB, and half the CPU at start-up)."""
+    all instead of 922 MB, and half the CPU at start-up). SIGHUP loads the model, playbook
+    and policy again from disk and replaces the workers; if they cannot be loaded, the
+    running app is kept and the reason logged."""
     import logging.config
 
     from gunicorn.app.base import BaseApplication
     from uvicorn_worker import UvicornWorker
+
+    from custtype.errors import CusttypeError
 
     options = _uvicorn_options()
 
@@ -86,8 +93,13 @@ def _run_forked(app: Any, host: str, port: int, workers: int) -> None:
         CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "auto", **options}
 
     class Supervisor(BaseApplication):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.loaded = _preload(settings)  # a bad model stops here, before any worker
+            super().__init__()
+
         def load_config(self) -> None:
-            self.cfg.set("bind", [f"{host}:{port}"])
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
+            self.cfg.set("bind", [bind])
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", Worker)
             self.cfg.set("keepalive", options["timeout_keep_alive"])
@@ -95,12 +107,36 @@ def _run_forked(app: Any, host: str, port: int, workers: int) -> None:
             self.cfg.set("preload_app", True)
             self.cfg.set("timeout", 120)  # a worker silent this long is restarted
             self.cfg.set("control_socket_disable", True)  # no socket in the user's home
+            if os.path.isdir("/dev/shm"):  # the workers' heartbeat files: never on disk
+                self.cfg.set("worker_tmp_dir", "/dev/shm")
 
         def load(self) -> Any:
-            return app
+            return self.loaded
+
+        def reload(self) -> None:
+            super().reload()
+            try:  # (the replaced app is freed: nothing else refers to it)
+                self.loaded = self.callable = _preload(read_settings())
+            except CusttypeError as exc:
+                log.error(json.dumps({"event": "reload_refused", "reason": str(exc)}))
 
     logging.config.dictConfig(log_config())  # inherited by the workers
     Supervisor().run()
+
+
+def _run_spawned(host: str, port: int, workers: int) -> None:
+    """uvicorn's own workers, each loading the app itself: where processes cannot fork."""
+    import uvicorn
+
+    uvicorn.run(
+        "custtype.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(),
+        **_uvicorn_options(),
+    )
 
 
 def serve(
@@ -119,8 +155,11 @@ def serve(
         os.environ["CUSTTYPE_PLAYBOOK"] = str(playbook)
     if automation is not None:
         os.environ["CUSTTYPE_AUTOMATION"] = str(automation)
-    app = _preload(read_settings())
+    settings = read_settings()
     if workers == 1:
-        _run_one(app, host, port)
-    else:
-        _run_forked(app, host, port, workers)
+        _run_one(_preload(settings), host, port)
+    elif hasattr(os, "fork"):
+        _run_forked(settings, host, port, workers)
+    else:  # Windows, where gunicorn cannot run: check that the app loads, then spawn
+        _preload(settings)
+        _run_spawned(host, port, workers)

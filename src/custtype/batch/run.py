@@ -77,11 +77,16 @@ class RunOptions(Options):
     partition_rows: int = Field(10_000, ge=1)
     resume: bool = False
     progress: bool | None = None  # None: a bar on a terminal, quiet in a pipe
-    model: str | None = None
+    model: str | None = None  # a path (a Path is taken as its string)
     playbook: str | None = None
     scheduler: str | None = None
     delimiter: str | None = Field(None, min_length=1, max_length=1)  # CSV: None detects it
     encoding: str | None = None  # CSV/TSV: None detects it
+
+    @field_validator("model", "playbook", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("scheduler")
     @classmethod

@@ -182,14 +182,18 @@ def tune_policy(
     of the ordinary ones get a type.
 
     The high floor is also at least the one all languages' ordinary messages give together:
-    a 1.5 % tail of ~140 messages is two or three of them, so per language it swings with
-    the sample (two-fold estimate on real_dev, high-confidence false alarms: 2.4 % → 1.9 %)."""
+    a 1 % tail of ~140 messages is one or two of them, so per language it swings with the
+    sample (two-fold estimate on real_dev, high-confidence false alarms: 2.4 % → 1.9 %)."""
     best, score = best_types(scores, labels)
     judged = np.isin(np.asarray(labels)[best], JUDGEMENT_TYPES)
     margin = np.where(judged, policy.judgement_margin, 0.0)
     type_floor, high_floor = dict(policy.type_floor), dict(policy.high_floor)
-    pooled = np.asarray([it.label == NONE for it in items])
-    pooled_high = choose_floor(score[pooled], policy.targets.ordinary_typed_high)
+    pooled = np.asarray([it.lang in LANGS and it.label == NONE for it in items])
+    pooled_high = (
+        choose_floor(score[pooled], policy.targets.ordinary_typed_high)
+        if pooled.sum() >= 20
+        else 0.0
+    )
     for lang in LANGS:
         ordinary = np.asarray([it.lang == lang and it.label == NONE for it in items])
         if ordinary.sum() < 20:  # too few to set a floor: keep the file's
