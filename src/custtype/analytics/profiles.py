@@ -359,10 +359,9 @@ def profile_file(
     """
     from custtype.batch.run import RunOptions
 
-    popts = options
     sopts = score_options or ScoreOptions(evidence=False)
     runopts = RunOptions(**run)
-    messages = _scored_messages(source, popts, sopts, runopts)
-    result = _profiles(messages, popts, load_playbook(runopts.playbook))
+    messages = _scored_messages(source, options, sopts, runopts)
+    result = _profiles(messages, options, load_playbook(runopts.playbook))
     _write(result, Path(target))
     return result
