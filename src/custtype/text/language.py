@@ -76,11 +76,9 @@ _OTHERS = ("GERMAN", "FRENCH", "SPANISH", "ITALIAN", "PORTUGUESE", "CZECH", "SLO
 
 
 @lru_cache(maxsize=1)
-def _detectors() -> tuple[Any, Any, Any]:
+def _detectors() -> tuple[Any, Any]:
     """lingua's detectors: fast (trigrams) for all ten candidates, accurate for English and
-    Polish only, accurate for all ten. A detector loads its models on its first text, and
-    the accurate ten take ~2.4 s to: only a short text that the fast one places outside
-    English and Polish waits for them; any other waits ~0.15 s, or ~0.5 s when short."""
+    Polish. A detector loads its models on its first text (~0.15 s, or ~0.5 s when short)."""
     from lingua import Language, LanguageDetectorBuilder
 
     pair = [Language.ENGLISH, Language.POLISH]
@@ -88,8 +86,19 @@ def _detectors() -> tuple[Any, Any, Any]:
     return (
         LanguageDetectorBuilder.from_languages(*ten).with_low_accuracy_mode().build(),
         LanguageDetectorBuilder.from_languages(*pair).build(),
-        LanguageDetectorBuilder.from_languages(*ten).build(),
     )
+
+
+@lru_cache(maxsize=len(_OTHERS))
+def _accurate_with(other: Any) -> Any:
+    """lingua's accurate detector for English, Polish and `other`, the language the fast mode
+    placed a short text in. lingua shares loaded models between detectors, so this loads only
+    `other`'s (~0.25 s, ~25 MB) the first time it is met, where an accurate detector for all
+    ten loaded eight languages at once (~2.5-3 s, ~195 MB) and gave the same answer on the
+    corpus's short texts."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.POLISH, other).build()
 
 
 def _choose(values: list[Any]) -> str:
@@ -126,11 +135,14 @@ def detect_language(text: str) -> str:
     short = len(text) <= _SHORT
     if not short and (code := by_function_words(text[:_PREFIX])):  # what lingua would read
         return code
-    fast, pair, ten = _detectors()
-    code = _choose(fast.compute_language_confidence_values(text[:_PREFIX]))
+    fast, pair = _detectors()
+    values = fast.compute_language_confidence_values(text[:_PREFIX])
+    code = _choose(values)
     if not short:  # long texts: the fast mode is as reliable there
         return code
     # short texts need the accurate mode: between English and Polish when the fast mode saw
-    # one of them, else among all ten
-    accurate = pair if code in SUPPORTED else ten
+    # one of them (or none), else between them and the language it saw
+    accurate = (
+        pair if code in SUPPORTED or code == UNDETERMINED else _accurate_with(values[0].language)
+    )
     return _choose(accurate.compute_language_confidence_values(text[:_PREFIX]))
