@@ -98,10 +98,19 @@ def _straddle(lang: str) -> _Straddle:
     space only where one of its patterns fits the tokens around it; a piece's edge token may
     itself be a case the matcher merged, e.g. ":(". Cases whose keys differ only in letter
     case can split differently ("O.O", "o.o"): every one of their patterns counts."""
-    import spacy
+    from spacy.tokenizer import Tokenizer
 
-    bare: Any = spacy.blank(lang).tokenizer
-    bare.rules = {}
+    tok = _tokenizer(lang)
+    bare: Any = Tokenizer(  # the same affix rules without special cases (a second blank
+        tok.vocab,  # pipeline cost ~0.1 s a language at start-up)
+        rules={},
+        prefix_search=tok.prefix_search,
+        suffix_search=tok.suffix_search,
+        infix_finditer=tok.infix_finditer,
+        token_match=tok.token_match,
+        url_match=tok.url_match,
+        faster_heuristics=tok.faster_heuristics,
+    )
     rules = [key for key in _tokenizer(lang).rules if " " not in key]  # (spanning: see above)
     patterns = {key: tuple(t.lower_ for t in bare(key) if not t.is_space) for key in rules}
     patterns = {key: toks for key, toks in patterns.items() if toks}  # (whitespace-only keys)
