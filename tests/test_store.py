@@ -82,6 +82,32 @@ def test_migrating_twice_is_a_no_op(url: str) -> None:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
 
 
+def test_head_is_the_newest_migration() -> None:
+    """`migrate` skips alembic when a store is at HEAD: HEAD must be alembic's own head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from custtype.store import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db._MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db.HEAD
+
+
+def test_a_store_at_head_is_opened_without_alembic(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    _open(url).add_prediction(_shown())
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("alembic ran on a store already at head")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    assert _open(url).count("predictions") == 1
+
+
 def test_a_verdict_is_stored_and_audited(url: str) -> None:
     store = _open(url)
     pid = store.add_prediction(_shown())
