@@ -200,21 +200,28 @@ def main() -> None:
         for label, _, _ in configs:
             ours = statistics.median(r for r, _ in runs[label])
             mem = max(m for _, m in runs[label])
-            rows.append((workers, label, ours, ref, ours / ref, mem / 1024))
+            # each run against the reference run of its own round (minutes apart at most)
+            ratios = [o / r for (o, _), (r, _) in zip(runs[label], runs["ref"], strict=True)]
+            rows.append((workers, label, ours, ref, ratios, mem / 1024))
         ref_mem = max(m for _, m in runs["ref"])
-        rows.append((workers, "bare TF-IDF + LR", ref, ref, 1.0, ref_mem / 1024))
+        rows.append((workers, "bare TF-IDF + LR", ref, ref, [1.0], ref_mem / 1024))
     os.remove(ROOT / "benchmarks" / ".baseline.joblib")
     p50, p99 = latency(texts[: args.latency])
     total, load = load_time()
     size = sum(p.stat().st_size for p in default_model_dir().iterdir() if p.is_file()) / 1e6
 
     print(f"messages: {len(texts)} real corpus messages, mean {mean_len:.0f} characters")
-    print(f"throughput: median of {args.repeat} runs each")
-    head = f"{'cores':>5} | {'pipeline':<28} | {'msg/s':>8} | {'baseline msg/s':>14} | {'ratio':>5}"
-    print(head + " | peak MB")
-    for w, label, ours, ref_rate, ratio, mem in rows:
+    print(
+        f"throughput: median of {args.repeat} runs each; ratio: median (and range) of each "
+        "run's ratio to the reference run of the same round"
+    )
+    head = f"{'cores':>5} | {'pipeline':<28} | {'msg/s':>8} | {'baseline msg/s':>14} | "
+    print(head + f"{'ratio':>5} | {'range':>11} | peak MB")
+    for w, label, ours, ref_rate, ratios, mem in rows:
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
         print(
-            f"{w:>5} | {label:<28} | {ours:>8.0f} | {ref_rate:>14.0f} | {ratio:>5.2f} | {mem:>7.0f}"
+            f"{w:>5} | {label:<28} | {ours:>8.0f} | {ref_rate:>14.0f} | "
+            f"{statistics.median(ratios):>5.2f} | {spread:>11} | {mem:>7.0f}"
         )
     print(f"single message latency (with evidence, warm): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     print(
