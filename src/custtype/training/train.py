@@ -122,17 +122,26 @@ def tune_and_evaluate(
     it on them and on the test split; the model keeps the tuned policy."""
     real_report: dict[str, Any] | None = None
     if real_items:
-        raw = model.raw_scores([model.analyze(it.text) for it in real_items])
-        real_scores = policy.scores(raw)
-        policy = tune_policy(policy, real_scores, real_items, LABELS)
-        real_report = {
-            "source": real_source,
-            "n": len(real_items),
-            **real_evaluation(policy, model.calibrated(raw), real_scores, real_items, LABELS),
-        }
-        log.info("floors from %d real messages: %s", len(real_items), policy.type_floor)
+        policy, real_report = tune_on_real(model, policy, real_items, real_source)
     model.policy = policy
     return policy, real_report, model_metrics(model, test_rows)
+
+
+def tune_on_real(
+    model: Classifier, policy: Policy, items: Sequence[RealItem], source: str | None
+) -> tuple[Policy, dict[str, Any]]:
+    """`policy` with its floors set from real labelled messages, and the model's figures on
+    them under it (with the two-fold estimate)."""
+    raw = model.raw_scores([model.analyze(it.text) for it in items])
+    scores = policy.scores(raw)
+    policy = tune_policy(policy, scores, items, LABELS)
+    log.info("floors from %d real messages: %s", len(items), policy.type_floor)
+    report = {
+        "source": source,
+        "n": len(items),
+        **real_evaluation(policy, model.calibrated(raw), scores, items, LABELS),
+    }
+    return policy, report
 
 
 def tune(
