@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
         ("In and out in 20 minutes for my flu jab. Efficient.", "en"),
         ("ok thx", "en"),
         ("Wo ist mein Paket? Ich warte seit Tagen.", "de"),
-        # short lines lingua's fast mode places outside English/Polish (de, nl, es, …)
+        # short lines lingua's fast mode places outside English/Polish (de, nl, …)
         ("Why can’t I order online?", "en"),
         ("Go for it Trevor", "en"),
         ("It’s on the mobile app", "en"),
+        # no letter trigram the fast mode knows: English or Polish is the likelier reading
         ("P O L E C A M !!!!", "pl"),
         ("Okay, danke für die Info", "de"),
         ("Bonjour, où est mon colis?", "fr"),
