@@ -108,6 +108,19 @@ def test_a_store_at_head_is_opened_without_alembic(
     assert _open(url).count("predictions") == 1
 
 
+def test_a_store_of_a_newer_version_is_a_store_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _open(url).close()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer custtype"):
+        _open(url)
+
+
 def test_a_verdict_is_stored_and_audited(url: str) -> None:
     store = _open(url)
     pid = store.add_prediction(_shown())

@@ -63,19 +63,32 @@ def migrate(engine: Engine) -> None:
     try:
         if _revisions(engine) == [HEAD]:
             return
-        from alembic import command
-        from alembic.config import Config
+    except SQLAlchemyError as exc:
+        raise _cannot_open(engine, exc) from None
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
 
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
+        raise _cannot_open(engine, exc) from None
+    except CommandError as exc:  # e.g. a revision this version does not know
         raise StoreError(
-            f"Cannot open the store {safe_url(engine)}: {exc.__class__.__name__}: "
-            f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip()}"
+            f"Cannot open the store {safe_url(engine)}: {exc}. Was it made by a newer custtype? "
+            f"This version's newest schema revision is {HEAD}."
         ) from None
+
+
+def _cannot_open(engine: Engine, exc: SQLAlchemyError) -> StoreError:
+    reason = str(exc.orig if hasattr(exc, "orig") else exc).strip()
+    return StoreError(
+        f"Cannot open the store {safe_url(engine)}: {exc.__class__.__name__}: {reason}"
+    )
 
 
 def _revisions(engine: Engine) -> list[str]:
