@@ -25,8 +25,8 @@ from typing import Any
 
 from custtype import Classifier
 from custtype.taxonomy import LANGS
-from custtype.training.dataset import Located, Message
-from custtype.training.from_feedback import FeedbackData
+from custtype.training.dataset import Located
+from custtype.training.from_feedback import FeedbackData, labelled_row
 from custtype.training.real import RealItem, load_real
 from custtype.training.train import train, tune_on_real
 
@@ -45,19 +45,7 @@ def half(item: RealItem) -> int:
 def as_training_rows(items: Sequence[RealItem], origin: Path) -> list[Located]:
     """Real labelled messages as the feedback path hands them to training."""
     return [
-        Located(
-            Message(
-                id=f"own-{it.id}",
-                lang=it.lang,
-                label=it.label,
-                text=it.text,
-                channel="other",
-                industry="other",
-                source="own-labels",
-            ),
-            origin,
-            n,
-        )
+        labelled_row(f"own-{it.id}", it.lang, it.label, it.text, "own-labels", origin, n)
         for n, it in enumerate(items, start=1)
     ]
 

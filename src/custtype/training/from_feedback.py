@@ -46,15 +46,32 @@ def load_feedback(url: str, holdout_share: float = HOLDOUT_SHARE) -> FeedbackDat
         if item.language not in LANGS:
             skipped += 1
             continue
-        message = Message(
-            id=f"fb-{item.prediction_id}",
-            lang=item.language,
-            label=item.label,
-            text=item.text,
-            channel="other",
-            industry="other",
-            source=f"feedback:{item.agent_id}",
+        row = labelled_row(
+            f"fb-{item.prediction_id}",
+            item.language,
+            item.label,
+            item.text,
+            f"feedback:{item.agent_id}",
+            origin,
+            n,
         )
         side = holdout if _in_holdout(item.prediction_id, holdout_share) else train
-        side.append(Located(message, origin, n))
+        side.append(row)
     return FeedbackData(where, train, holdout, skipped)
+
+
+def labelled_row(
+    id: str, lang: str, label: str, text: str, source: str, origin: Path, line: int
+) -> Located:
+    """A message labelled in real traffic (an agent's verdict, a team's own label) as a
+    training row: its channel and industry are not known, so both are `other`."""
+    message = Message(
+        id=id,
+        lang=lang,  # (Message checks it)
+        label=label,
+        text=text,
+        channel="other",
+        industry="other",
+        source=source,
+    )
+    return Located(message, origin, line)

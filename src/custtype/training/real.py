@@ -174,6 +174,9 @@ def best_types(probs: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, np
     return best, probs[np.arange(len(probs)), best]
 
 
+_MIN_ORDINARY = 20  # ordinary messages needed to set a floor from them
+
+
 def tune_policy(
     policy: Policy, scores: np.ndarray, items: Sequence[RealItem], labels: Sequence[str]
 ) -> Policy:
@@ -191,12 +194,12 @@ def tune_policy(
     pooled = np.asarray([it.lang in LANGS and it.label == NONE for it in items])
     pooled_high = (
         choose_floor(score[pooled], policy.targets.ordinary_typed_high)
-        if pooled.sum() >= 20
+        if pooled.sum() >= _MIN_ORDINARY
         else 0.0
     )
     for lang in LANGS:
         ordinary = np.asarray([it.lang == lang and it.label == NONE for it in items])
-        if ordinary.sum() < 20:  # too few to set a floor: keep the file's
+        if ordinary.sum() < _MIN_ORDINARY:  # too few to set a floor: keep the file's
             continue
         floor = choose_floor(score[ordinary] - margin[ordinary], policy.targets.ordinary_typed)
         high = choose_floor(score[ordinary], policy.targets.ordinary_typed_high)
