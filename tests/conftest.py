@@ -29,6 +29,19 @@ def _store_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["CUSTTYPE_STORE_URL"] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _regex_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled cue patterns (text/regex_cache.py) are kept in a temporary folder, never in
+    the user's cache folder: each test session starts as a first start would."""
+    before = os.environ.get("CUSTTYPE_CACHE_DIR")
+    os.environ["CUSTTYPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("regex"))
+    yield
+    if before is None:
+        os.environ.pop("CUSTTYPE_CACHE_DIR", None)
+    else:
+        os.environ["CUSTTYPE_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def classifier() -> Classifier:
     return Classifier.load()

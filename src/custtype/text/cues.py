@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from custtype.errors import CusttypeError
 from custtype.resources import parse_yaml, resource
 from custtype.taxonomy import LANGS
+from custtype.text.regex_cache import compile_cached
 
 CATEGORIES = (
     "urgency",
@@ -177,7 +178,7 @@ class _Marked:
 
     def scanner(self, alternatives: list[str]) -> _Scanner:
         pattern = r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
-        return _Scanner(re.compile(pattern), self.categories)
+        return _Scanner(compile_cached(pattern), self.categories)
 
 
 def _scanner(cues: dict[str, list[str]]) -> _Scanner:
