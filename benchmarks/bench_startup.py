@@ -6,10 +6,11 @@ user's first command does. The Polish one used to decode simplemma's whole dicti
 (3.7 M forms) before its first lemma; the model's own lemma table replaced that.
 
 Each command runs twice per round, alternating: as the first start on a machine (an empty
-regex cache, text/regex_cache.py) and as a later one (the cache filled by earlier runs).
-"saved" is the median of the rounds' differences.
+regex cache, text/regex_cache.py) and as a later one (the cache filled by a run before the
+rounds). "later gains" is the median of the rounds' differences against the later start. With
+`--against DIR` each round also runs the code checked out in DIR first ("before").
 
-    python benchmarks/bench_startup.py [--repeat 5] [--serve]
+    python benchmarks/bench_startup.py [--repeat 5] [--serve] [--against ../old]
 """
 
 from __future__ import annotations
@@ -62,24 +63,36 @@ def serve_ready_seconds(workers: int | None, env: dict[str, str]) -> float:
         server.wait(timeout=30)
 
 
-def first_and_later(run: Callable[[dict[str, str]], float], repeat: int) -> tuple[list[float], ...]:
-    """Alternating rounds: a run with an empty regex cache, then one with a filled cache."""
-    first, later = [], []
+def rounds(
+    run: Callable[[dict[str, str]], float], repeat: int, against: Path | None
+) -> dict[str, list[float]]:
+    """Alternating rounds: the code at `against` (if given), this code with an empty regex
+    cache, then with a filled one."""
+    series: dict[str, list[float]] = {"before": [], "first": [], "later": []}
     with tempfile.TemporaryDirectory() as kept:
+        run({**os.environ, "CUSTTYPE_CACHE_DIR": kept})  # fills it: every "later" run reads
         for _ in range(repeat):
+            if against:
+                series["before"].append(run({**os.environ, "PYTHONPATH": str(against / "src")}))
             with tempfile.TemporaryDirectory() as empty:
-                first.append(run({**os.environ, "CUSTTYPE_CACHE_DIR": empty}))
-            later.append(run({**os.environ, "CUSTTYPE_CACHE_DIR": kept}))
-    return first, later
+                series["first"].append(run({**os.environ, "CUSTTYPE_CACHE_DIR": empty}))
+            series["later"].append(run({**os.environ, "CUSTTYPE_CACHE_DIR": kept}))
+    return {name: times for name, times in series.items() if times}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--serve", action="store_true", help="also time `custtype serve` to ready")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of other code (e.g. `git worktree add ../old COMMIT`), run in the "
+        "same rounds with this environment",
+    )
     args = ap.parse_args()
-    head = f"{'command':<34} | {'start':<5} | {'median s':>8} | {'min s':>6} | {'max s':>6}"
-    print(f"{head} | {'saved s':>7}")
+    head = f"{'command':<34} | {'start':<6} | {'median s':>8} | {'min s':>6} | {'max s':>6}"
+    print(f"{head} | {'later gains s':>13}")
     runs: dict[str, Callable[[dict[str, str]], float]] = {
         f"custtype classify ({lang})": lambda env, t=text: classify_seconds(t, env)
         for lang, text in MESSAGES.items()
@@ -88,13 +101,15 @@ def main() -> None:
         runs["custtype serve to ready (default)"] = lambda env: serve_ready_seconds(None, env)
         runs["custtype serve to ready (1 worker)"] = lambda env: serve_ready_seconds(1, env)
     for label, run in runs.items():
-        first, later = first_and_later(run, args.repeat)
-        saved = statistics.median(a - b for a, b in zip(first, later, strict=True))
-        for start, times in (("first", first), ("later", later)):
+        series = rounds(run, args.repeat, args.against)
+        for start, times in series.items():
+            pairs = zip(times, series["later"], strict=True)
+            gain = (
+                f"{statistics.median(a - b for a, b in pairs):>13.2f}" if start != "later" else ""
+            )
             print(
-                f"{label:<34} | {start:<5} | {statistics.median(times):>8.2f} | "
-                f"{min(times):>6.2f} | {max(times):>6.2f} | "
-                + (f"{saved:>7.2f}" if start == "later" else f"{'':>7}")
+                f"{label:<34} | {start:<6} | {statistics.median(times):>8.2f} | "
+                f"{min(times):>6.2f} | {max(times):>6.2f} | {gain}"
             )
 
 
