@@ -23,10 +23,17 @@ def _lexicon(lang: str) -> dict[str, list[str]]:
 
 def _reference(cues: dict[str, list[str]], text: str) -> list[Cue]:
     """What the lexicon means: one alternation, a named group per category, in file order,
-    each entry matching whole words."""
+    each entry matching whole words; then, inside each match, those of other categories."""
     groups = [f"(?P<{name}>{'|'.join(ps)})" for name, ps in cues.items() if ps]
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
-    return [Cue(m.lastgroup or "", m.start(), m.end()) for m in pattern.finditer(text.lower())]
+    lowered, out = text.lower(), []
+    for m in pattern.finditer(lowered):
+        out.append(Cue(m.lastgroup or "", m.start(), m.end()))
+        inside = pattern.finditer(lowered, m.start() + 1, m.end())  # another category within
+        out += [
+            Cue(n.lastgroup or "", n.start(), n.end()) for n in inside if n.lastgroup != m.lastgroup
+        ]
+    return out
 
 
 @pytest.mark.parametrize("lang", ["ru", "pl", "en"])

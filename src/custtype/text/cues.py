@@ -1,7 +1,7 @@
 """Cue lexicons per language (data/lexicons/*.yaml): find urgency, legal appeals, contests...
 
 The lexicons are data so a team can extend them; they are validated on load and compiled
-once. Cues feed the model as features and drive the deterministic context rules.
+once. Cues drive the deterministic context rules and name what the evidence shows.
 """
 
 from __future__ import annotations
@@ -70,11 +70,18 @@ class _Scanner(NamedTuple):
     categories: dict[int, str]
 
     def find(self, lowered: str) -> list[Cue]:
-        """The cues of a lower-cased text, in order."""
-        return [
-            Cue(self.categories[m.lastindex or 0], m.start(), m.end())
-            for m in self.pattern.finditer(lowered)
-        ]
+        """The cues of a lower-cased text, in order of their start. A cue of another category
+        that starts inside a longer one is found too ("в суд" inside "пойду в суд и напишу в
+        сми"): the context rules need every category a message shows."""
+        found = []
+        for m in self.pattern.finditer(lowered):
+            outer = Cue(self.categories[m.lastindex or 0], m.start(), m.end())
+            found.append(outer)
+            for n in self.pattern.finditer(lowered, outer.start + 1, outer.end):
+                category = self.categories[n.lastindex or 0]
+                if category != outer.category:
+                    found.append(Cue(category, n.start(), n.end()))
+        return found
 
 
 _SPECIAL = frozenset("\\.^$*+?{}[]|()")
@@ -258,7 +265,8 @@ def _culprit(cues: dict[str, list[str]]) -> str | None:
 def find_cues(text: str, lang: str) -> list[Cue]:
     """All cues of the language's lexicon in `text` (empty for unsupported languages).
 
-    Cues do not overlap: at a given position the first category that matches wins.
+    At a given position the first category that matches wins; a cue of another category
+    may start inside it.
     """
     if lang not in LANGS:
         return []
