@@ -67,7 +67,8 @@ def test_obvious_cases(classifier: Classifier, lang: str, label: str, text: str)
 
 def test_decision_follows_the_policy(classifier: Classifier) -> None:
     """A type is named exactly when its decision score reaches its language's floor; its
-    confidence is its calibrated probability."""
+    confidence is how often its level was right on real messages (the shipped model's
+    policy has those figures), and its level that share's band."""
     from custtype.text.analysis import analyze
 
     texts = [t for _, _, t in OBVIOUS] + ["ok", "Kiedy?", "WHY"]
@@ -82,7 +83,11 @@ def test_decision_follows_the_policy(classifier: Classifier) -> None:
         named = row[classifier.labels.index(best)] >= policy.floor(best, p.language)
         assert (p.outcome == "type") == named
         if named:
-            assert p.type == best and p.confidence == pytest.approx(p.probabilities[best])
+            assert policy.precision is not None
+            high = row[classifier.labels.index(best)] >= policy.high_floor[p.language]
+            share = policy.precision[p.language]["high" if high else "medium"]
+            assert p.type == best and p.confidence == pytest.approx(share)
+            assert p.confidence_level == policy.band(share)
 
 
 def test_evidence_spans_point_into_the_original_text(classifier: Classifier) -> None:

@@ -36,6 +36,22 @@ def test_classify_text_output_labels_the_type_internal() -> None:
     assert "not for the customer" in r.stdout and "Openers" in r.stdout
 
 
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [("Did I win the giveaway? When is the next draw?", True), ("Спасибо, всё получил.", False)],
+)
+def test_classify_text_says_what_a_named_type_confidence_means(text: str, typed: bool) -> None:
+    out = json.loads(runner.invoke(app, ["classify", text, "--format", "json"]).stdout)
+    assert (out["outcome"] == "type") is typed
+    line = next(
+        x
+        for x in runner.invoke(app, ["classify", text]).stdout.splitlines()
+        if x.startswith("Confidence:")
+    )
+    assert line.startswith(f"Confidence: {out['confidence']:.2f}")
+    assert ("real tickets" in line) is typed
+
+
 def test_classify_reads_stdin() -> None:
     r = runner.invoke(app, ["classify", "-", "--format", "json"], input="Kiedy wyniki konkursu?")
     assert json.loads(r.stdout)["language"] == "pl"

@@ -148,6 +148,8 @@ def test_agent_page_classifies_highlights_and_switches_language(page: Any, base_
     assert page.get_attribute("#confidence-bar", "aria-valuenow") == str(pct)
     width = page.eval_on_selector("#confidence-fill", "e => e.style.width")
     assert width == f"{pct}%"
+    hint = page.get_attribute("#confidence-text", "title") or ""
+    assert ("real labelled tickets" in hint) == (api["outcome"] == "type")  # what it means
     assert page.inner_text("#language") == "en"
 
     # evidence highlighted at the right places; the markup stayed text

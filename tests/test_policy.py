@@ -10,7 +10,13 @@ import pytest
 from custtype import LABELS, ModelError
 from custtype.model.policy import choose_floor, load_policy
 from custtype.taxonomy import JUDGEMENT_TYPES
-from custtype.training.real import RealItem, best_types, real_figures, tune_policy
+from custtype.training.real import (
+    RealItem,
+    best_types,
+    named_precision,
+    real_figures,
+    tune_policy,
+)
 
 POLICY = load_policy().model_copy(
     update={
@@ -58,6 +64,45 @@ def test_levels_none_and_undetermined() -> None:
     spread = _probs(tester=0.3, want_it_now=0.3, none=0.3)
     undecided = POLICY.decide(spread / spread.sum(), LABELS, "en")
     assert undecided.outcome == "undetermined" and undecided.label is None
+
+
+def test_with_precision_a_named_type_says_how_often_its_level_was_right() -> None:
+    policy = POLICY.model_validate(
+        {**POLICY.model_dump(), "precision": {"ru": {"high": 0.95, "medium": 0.4}}}
+    )
+    high = policy.decide(_probs(prize_hunter=0.85), LABELS, "ru")
+    assert (high.confidence, high.level, high.score_level) == (0.95, "high", "high")
+    medium = policy.decide(_probs(prize_hunter=0.45), LABELS, "ru")
+    assert (medium.confidence, medium.level, medium.score_level) == (0.4, "low", "medium")
+    # a language without a figure keeps the calibrated probability and the score's level
+    pl = policy.decide(_probs(prize_hunter=0.85), LABELS, "pl")
+    assert (pl.confidence, pl.level) == (pytest.approx(0.85), "high")
+    # `none` is untouched
+    none = policy.decide(_probs(prize_hunter=0.05), LABELS, "ru")
+    assert none.confidence == pytest.approx(0.95) and none.score_level == none.level == "high"
+
+
+def test_precision_shares_outside_0_1_are_refused() -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        POLICY.model_validate({**POLICY.model_dump(), "precision": {"ru": {"high": 1.5}}})
+
+
+def test_named_precision_draws_a_language_toward_all_languages() -> None:
+    def item(i: int, lang: str, label: str) -> RealItem:
+        return RealItem(str(i), lang, label, True, "")
+
+    # ru: 4 named high, 3 right; pl: 1 named high, 0 right; en: none named
+    items = [item(0, "ru", "tester"), item(1, "ru", "tester"), item(2, "ru", "tester")]
+    items += [item(3, "ru", "none"), item(4, "pl", "none"), item(5, "en", "tester")]
+    types = ["tester", "tester", "tester", "tester", "tester", None]
+    levels = ["high"] * 5 + ["low"]
+    got = named_precision(items, types, levels)
+    pooled = 3 / 5
+    assert got["counts"]["ru"]["high"] == {"named": 4, "right": 3}
+    assert got["shares"]["ru"]["high"] == round((3 + 10 * pooled) / (4 + 10), 3)
+    assert got["shares"]["pl"]["high"] == round((0 + 10 * pooled) / (1 + 10), 3)
+    assert got["shares"]["en"]["high"] == round(pooled, 3)  # nothing of its own
+    assert "medium" not in got["shares"]["ru"]  # no medium named anywhere: no figure
 
 
 def test_choose_floor_meets_the_share() -> None:

@@ -90,3 +90,26 @@ def test_retraining_from_corrections_and_comparing(repo_root: Path, tmp_path: Pa
     assert f"feedback hold-out accuracy (n={len(fb.holdout)})" in r.output
     assert ("promotable: yes" in r.output) == (r.exit_code == 0)
     assert ("promotable: no" in r.output) == (r.exit_code == 1)
+
+
+def test_tuning_on_labelled_messages_sets_what_a_named_type_confidence_says(
+    classifier: Classifier, repo_root: Path
+) -> None:
+    from custtype.training.dataset import load_split
+    from custtype.training.real import RealItem
+    from custtype.training.train import tune_on_real
+
+    rows = load_split(repo_root / "training_data", "test")[::6]
+    items = [
+        RealItem(r.message.id, r.message.lang, r.message.label, True, r.message.text) for r in rows
+    ]
+    policy, report = tune_on_real(classifier, classifier.policy, items, "a slice of the test split")
+    counts, shares = report["precision"]["counts"], report["precision"]["shares"]
+    assert policy.precision == shares and set(shares) == {"ru", "pl", "en"}
+    for lang, levels in counts.items():
+        for level, c in levels.items():
+            assert 0 <= c["right"] <= c["named"]
+            assert 0.0 <= shares[lang][level] <= 1.0
+    named = sum(c["named"] for levels in counts.values() for c in levels.values())
+    typed = sum(it.label != "none" for it in items)
+    assert named >= typed // 2  # written messages: most typed ones are named

@@ -147,7 +147,8 @@ def classify(
     )
     bar = "█" * round(pred.confidence * 20)
     typer.echo(f"Type: {name} ({pred.type or pred.outcome})  [internal — not for the customer]")
-    typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level})")
+    meaning = "; right this often at its level on real tickets" if pred.outcome == "type" else ""
+    typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level}{meaning})")
     typer.echo(f"Language: {pred.language}   Model: {pred.model_version}")
     typer.echo(f"Automation allows: {pred.action.level} (tagging and routing only)")
     if pred.reason:
@@ -325,10 +326,7 @@ def train(
     )
     report = result.card.get("metrics_real")
     if report:
-        _echo_real(report["figures"], f"real ({report['source']}), floors tuned on it")
-        _echo_real(
-            report["two_fold_estimate"], "real, two-fold estimate (floors from the other half)"
-        )
+        _echo_tuned(report)
 
 
 @app.command()
@@ -363,9 +361,24 @@ def tune(
     typer.echo(f"tuned {result.path}: floors {result.card['policy']['type_floor']}")
     m = result.card["metrics_test"]
     typer.echo(f"test macro-F1 {m['macro_f1']:.3f} with the new floors")
-    report = result.card["metrics_real"]
+    _echo_tuned(result.card["metrics_real"])
+
+
+def _echo_tuned(report: dict[str, Any]) -> None:
+    """Figures on the real messages the floors were tuned on, the two-fold estimate, and
+    how often a named type was right (what a named type's confidence now says)."""
     _echo_real(report["figures"], f"real ({report['source']}), floors tuned on it")
     _echo_real(report["two_fold_estimate"], "real, two-fold estimate (floors from the other half)")
+    precision = report.get("precision")
+    if not precision:
+        return
+    typer.echo("named types right, two-fold (a named type's confidence):")
+    for lang, levels in precision["counts"].items():
+        parts = [
+            f"{level} {c['right']}/{c['named']} -> {precision['shares'][lang][level]:.2f}"
+            for level, c in levels.items()
+        ]
+        typer.echo(f"  {lang}: " + ", ".join(parts))
 
 
 def _echo_real(figures: dict[str, Any], title: str) -> None:

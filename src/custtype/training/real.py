@@ -214,13 +214,40 @@ def decide_all(
     items: Sequence[RealItem],
     labels: Sequence[str],
 ) -> tuple[list[str | None], list[str]]:
-    """The type named (or None) and the confidence level of each message."""
+    """The type named (or None) and the decision-score level of each message."""
     decisions = [
         policy.decide(p, labels, it.lang, s) for p, s, it in zip(probs, scores, items, strict=True)
     ]
     return [d.label if d.outcome == "type" else None for d in decisions], [
-        d.level for d in decisions
+        d.score_level for d in decisions
     ]
+
+
+_SHRINK = 10  # messages' worth of all languages' share in each language's precision
+
+
+def named_precision(
+    items: Sequence[RealItem], types: Sequence[str | None], levels: Sequence[str]
+) -> dict[str, Any]:
+    """Per language and level, how often a message named a type was named the right one:
+    (right + _SHRINK × all languages' share) / (named + _SHRINK), since a language names
+    only ~5-30 messages per level on real_dev and its own share swings with one message.
+    `shares` feeds the policy; `counts` (named, right) is the evidence for it."""
+    shares: dict[str, dict[str, float]] = {}
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for level in ("high", "medium"):
+        named = [i for i, t in enumerate(types) if t is not None and levels[i] == level]
+        named = [i for i in named if items[i].lang in LANGS]
+        if not named:
+            continue
+        pooled = sum(types[i] == items[i].label for i in named) / len(named)
+        for lang in LANGS:
+            mine = [i for i in named if items[i].lang == lang]
+            right = sum(types[i] == items[i].label for i in mine)
+            share = (right + _SHRINK * pooled) / (len(mine) + _SHRINK)
+            shares.setdefault(lang, {})[level] = round(share, 3)
+            counts.setdefault(lang, {})[level] = {"named": len(mine), "right": right}
+    return {"shares": shares, "counts": counts}
 
 
 def real_evaluation(
@@ -230,9 +257,10 @@ def real_evaluation(
     items: Sequence[RealItem],
     labels: Sequence[str],
 ) -> dict[str, Any]:
-    """Figures on real messages under `policy` as it is, and a two-fold estimate of what
+    """Figures on real messages under `policy` as it is, a two-fold estimate of what
     floors tuned on one half of the messages give on the other (an honest figure for
-    messages the floors never saw)."""
+    messages the floors never saw), and from that estimate how often a named type was right
+    per language and level."""
     types, levels = decide_all(policy, probs, scores, items, labels)
     halves = np.asarray([zlib.crc32(it.id.encode()) % 2 for it in items])
     cv_types: list[str | None] = [None] * len(items)
@@ -247,4 +275,5 @@ def real_evaluation(
     return {
         "figures": real_figures(items, types, levels),
         "two_fold_estimate": real_figures(items, cv_types, cv_levels),
+        "precision": named_precision(items, cv_types, cv_levels),
     }

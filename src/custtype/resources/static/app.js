@@ -9,7 +9,7 @@ const UI = {
     message: "Customer message", channel: "Channel", messageLang: "Message language",
     auto: "Detect automatically", analyse: "Analyse", analysing: "Analysing…",
     apiKey: "API key", apiKeyHelp: "Needed only when the server asks for one.",
-    type: "Type", internalBadge: "Internal — not for the customer", confidence: "Confidence",
+    type: "Type", internalBadge: "Internal — not for the customer", confidence: "Confidence", confidenceType: "For a type: how often custtype named the right type at this level on real labelled tickets.", confidenceNone: "The model's probability that no type applies.",
     language: "Language", evidence: "Evidence in the message",
     evidenceHint: "Highlighted phrases pushed hardest toward this result.",
     noEvidence: "No single phrase stands out.", strategy: "Strategy", openers: "Reply openers",
@@ -49,7 +49,7 @@ const UI = {
     message: "Сообщение клиента", channel: "Канал", messageLang: "Язык сообщения",
     auto: "Определить автоматически", analyse: "Анализировать", analysing: "Анализ…",
     apiKey: "API-ключ", apiKeyHelp: "Нужен, только если сервер его требует.",
-    type: "Тип", internalBadge: "Внутреннее — не для клиента", confidence: "Уверенность",
+    type: "Тип", internalBadge: "Внутреннее — не для клиента", confidence: "Уверенность", confidenceType: "Для типа: как часто custtype называл верный тип на этом уровне на реальных размеченных обращениях.", confidenceNone: "Вероятность модели, что ни один тип не подходит.",
     language: "Язык", evidence: "Основания в сообщении",
     evidenceHint: "Выделенные фразы сильнее всего повлияли на результат.",
     noEvidence: "Отдельных ключевых фраз нет.", strategy: "Стратегия", openers: "Начало ответа",
@@ -89,7 +89,7 @@ const UI = {
     message: "Wiadomość klienta", channel: "Kanał", messageLang: "Język wiadomości",
     auto: "Wykryj automatycznie", analyse: "Analizuj", analysing: "Analiza…",
     apiKey: "Klucz API", apiKeyHelp: "Potrzebny tylko wtedy, gdy serwer go wymaga.",
-    type: "Typ", internalBadge: "Wewnętrzne — nie dla klienta", confidence: "Pewność",
+    type: "Typ", internalBadge: "Wewnętrzne — nie dla klienta", confidence: "Pewność", confidenceType: "Dla typu: jak często custtype wskazał właściwy typ na tym poziomie w prawdziwych oznaczonych zgłoszeniach.", confidenceNone: "Prawdopodobieństwo modelu, że żaden typ nie pasuje.",
     language: "Język", evidence: "Podstawy w wiadomości",
     evidenceHint: "Wyróżnione frazy najmocniej wpłynęły na wynik.",
     noEvidence: "Żadna fraza się nie wyróżnia.", strategy: "Strategia", openers: "Początek odpowiedzi",
@@ -282,6 +282,7 @@ function render(result, text) {
   fill.className = `fill ${result.confidence_level}`;
   $("confidence-bar").setAttribute("aria-valuenow", String(pct));
   $("confidence-text").textContent = `${pct}% (${t(result.confidence_level)})`;
+  $("confidence-text").title = t(result.outcome === "type" ? "confidenceType" : "confidenceNone");
   $("language").textContent = result.language;
   const reason = $("reason");
   reason.hidden = !result.reason;
