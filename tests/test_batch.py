@@ -749,9 +749,21 @@ def test_a_windows_csv_scores_every_row_and_says_how_it_was_read(
     )
     assert r.exit_code == 0, r.output
     assert "read as encoding cp1251 (detected), delimiter ';' (detected)" in r.output
-    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    # written back as that office's Excel opens it: ';' and a UTF-8 byte order mark
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid;customer_id;text;date;custtype_")
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False, sep=";")
     assert len(scored) == 5 and (scored["custtype_error"] == "").all()
     assert scored["text"].iloc[0].startswith("Где мой заказ?")
+    assert list(scored.columns[:2]) == ["id", "customer_id"]  # the mark is not in the name
+
+
+def test_a_comma_csv_stays_comma_and_a_tsv_input_gives_a_comma_csv(tmp_path: Path) -> None:
+    src = tmp_path / "in.tsv"
+    src.write_text("id\ttext\n1\tGdzie jest paczka?\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    score_file(src, out, progress=False)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid,text,custtype_")
+    assert read_csv_rows(out)[0]["text"] == "Gdzie jest paczka?"
 
 
 def test_delimiter_and_encoding_can_be_given(repo_root: Path) -> None:
@@ -775,6 +787,7 @@ def test_an_xlsx_export_is_read_and_scored(repo_root: Path, tmp_path: Path) -> N
     assert len(rows) == 6 == summary.rows  # the empty row is not a record
     assert rows[0]["text"].startswith("Gdzie jest moja paczka?") and rows[0]["id"] == 1
     assert rows[0]["custtype_error"] is None
-    assert rows[-1]["custtype_error"].startswith("row 7 (id 6): column 'text' is empty")
+    # named by its row in Excel (row 7 is empty, so the sixth record is on row 8)
+    assert rows[-1]["custtype_error"].startswith("row 8 (id 6): column 'text' is empty")
     with pytest.raises(InputError, match=r"write the scored table as \.csv"):
         score_file(repo_root / "tests/data/helpdesk_export.xlsx", tmp_path / "x.xlsx")

@@ -531,7 +531,8 @@ def score(
     source: Annotated[
         str,
         typer.Argument(
-            metavar="INPUT", help="CSV, TSV, JSONL or Parquet file; '-' is JSON Lines on stdin."
+            metavar="INPUT",
+            help="CSV, TSV, JSONL, Parquet or Excel .xlsx file; '-' is JSON Lines on stdin.",
         ),
     ],
     output: Annotated[
@@ -636,7 +637,8 @@ def profile(
     source: Annotated[
         str,
         typer.Argument(
-            metavar="INPUT", help="Messages (scored or not): CSV, TSV, JSONL or Parquet."
+            metavar="INPUT",
+            help="Messages (scored or not): CSV, TSV, JSONL, Parquet or Excel .xlsx.",
         ),
     ],
     customer_column: Annotated[str, typer.Option(help="Column identifying the customer.")],

@@ -485,10 +485,11 @@ class XlsxReader(Reader):
         return None
 
     def records(self, start: Position) -> Iterator[_Record]:
-        """Rows after the header from `start`; an empty row is not a record."""
+        """Rows after the header from `start`; an empty row is not a record, but a record is
+        named by its row in the sheet, as Excel numbers it."""
         rows = 0
         n = len(self.columns)
-        for values in itertools.islice(self._rows(), 1, None):
+        for sheet_row, values in enumerate(itertools.islice(self._rows(), 1, None), start=2):
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             rows += 1
@@ -498,7 +499,7 @@ class XlsxReader(Reader):
             if any(v is not None for v in values[n:]):
                 problem = f"row has values beyond the {n} named columns"
             record = dict(zip(self.columns, values[:n], strict=False))
-            yield _Record(f"row {rows + 1}", record, problem, Position(rows))
+            yield _Record(f"row {sheet_row}", record, problem, Position(rows))
 
 
 def _check_encoding(name: str) -> str:
