@@ -297,7 +297,8 @@ def _write(df: pd.DataFrame, target: Path) -> None:
         elif fmt == "jsonl":
             df.to_json(tmp, orient="records", lines=True, force_ascii=False, date_format="iso")
         else:
-            df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
+            sep = "\t" if fmt == "tsv" else ","  # with a BOM, as scored files: Excel reads UTF-8
+            df.to_csv(tmp, index=False, sep=sep, encoding="utf-8-sig")
 
 
 def _scored_messages(

@@ -7,6 +7,7 @@ interrupted run resumes with no row written twice or skipped.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -102,12 +103,23 @@ class Writer:
 class TextWriter(Writer):
     """CSV, TSV or JSON Lines into a binary stream; positions are byte offsets."""
 
-    def __init__(self, fh: BinaryIO, fmt: Format, columns: Sequence[str] | None, header: bool):
+    def __init__(
+        self,
+        fh: BinaryIO,
+        fmt: Format,
+        columns: Sequence[str] | None,
+        header: bool,
+        delimiter: str | None = None,
+    ):
+        """`delimiter`: a CSV's (default ','). A CSV/TSV file starts with a UTF-8 byte order
+        mark: without it Excel reads UTF-8 as the Windows code page and garbles Cyrillic
+        and Polish letters."""
         self.fh = fh
         self.fmt = fmt
         self.columns = list(columns) if columns is not None else None
-        self.delimiter = "\t" if fmt == "tsv" else ","
+        self.delimiter = "\t" if fmt == "tsv" else (delimiter or ",")
         if header and fmt in ("csv", "tsv") and self.columns is not None:
+            self.fh.write(codecs.BOM_UTF8)
             self._write_rows([self.columns])
 
     def _write_rows(self, rows: Any) -> None:
@@ -231,8 +243,10 @@ class OutputJob:
         columns: Sequence[str] | None = None,
         schema: Any = None,
         converters: dict[str, Callable[[Any], Any]] | None = None,
+        delimiter: str | None = None,
     ) -> None:
-        """Open the temp output, fresh or cut back to the last checkpoint."""
+        """Open the temp output, fresh or cut back to the last checkpoint (`delimiter`: a
+        CSV output's)."""
         self.stdout = str(target) == STDIO
         self.fmt = fmt
         self.fingerprint = fingerprint
@@ -255,12 +269,12 @@ class OutputJob:
             self.writer = PartsWriter(self.temp, schema, converters or {}, written or 0)
             self._drop_parts_from(written or 0)
         elif written is None:
-            self.writer = TextWriter(self.temp.open("wb"), fmt, columns, header=True)
+            self.writer = TextWriter(self.temp.open("wb"), fmt, columns, True, delimiter)
         else:
             fh = self.temp.open("r+b")
             fh.truncate(written)
             fh.seek(written)
-            self.writer = TextWriter(fh, fmt, columns, header=False)
+            self.writer = TextWriter(fh, fmt, columns, False, delimiter)
 
     def discard(self) -> None:
         """Remove the temp output and checkpoint (a fresh start, or nothing worth keeping)."""
