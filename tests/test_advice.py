@@ -55,7 +55,7 @@ def test_a_playbook_override_reaches_the_advice(classifier: Classifier, tmp_path
 def test_advise_each_isolates_a_failing_text(assistant: Assistant) -> None:
     out = assistant.advise_each(["Where is my order?", "", "Gdzie paczka?"], [None, None, None])
     assert not isinstance(out[0], Exception) and not isinstance(out[2], Exception)
-    assert isinstance(out[1], InputError) and "text #0 is empty" in str(out[1])
+    assert isinstance(out[1], InputError) and "the text is empty" in str(out[1])
 
 
 @pytest.mark.parametrize(

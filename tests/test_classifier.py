@@ -117,7 +117,7 @@ def test_forced_language_and_unsupported_language(classifier: Classifier) -> Non
 @pytest.mark.parametrize(
     ("texts", "message"),
     [
-        ([""], "text #0 is empty"),
+        ([""], "the text is empty"),
         (["ok", "   \n"], "text #1 is empty"),
         (["x" * 20_001], "limit is 20000"),
         ([None], "must be a string"),

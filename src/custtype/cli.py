@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -75,11 +76,19 @@ def _emit(obj: Any) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
+def _duration(minutes: int) -> str:
+    """'15 min', '24 h', '1 h 30 min': a reply target as an agent reads it."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
 def _strategy_text(rec: dict[str, Any]) -> str:
     s = rec["strategy"]
     lines = [
         f"Strategy — {rec['type_name']} [{rec['lang']}] (priority {rec['priority']}, "
-        f"answer within {rec['target_response_minutes']} min, "
+        f"answer within {_duration(rec['target_response_minutes'])}, "
         f"reply channel: {rec['reply_channel']})",
         f"  ⚠ {rec['notice']}",
         f"  Expects: {s['expects']}",
@@ -145,10 +154,11 @@ def classify(
         pred.type if pred.outcome == "type" else ("none" if pred.outcome == "none" else None),
         out["strategy"]["lang"],
     )
-    bar = "█" * round(pred.confidence * 20)
+    shown = math.floor(out["confidence"] * 100 + 1e-9) / 100  # 0.8988 is not "0.90 (medium)"
+    bar = "█" * round(shown * 20)
     typer.echo(f"Type: {name} ({pred.type or pred.outcome})  [internal — not for the customer]")
     meaning = "; right this often at its level on real tickets" if pred.outcome == "type" else ""
-    typer.echo(f"Confidence: {pred.confidence:.2f} {bar} ({pred.confidence_level}{meaning})")
+    typer.echo(f"Confidence: {shown:.2f} {bar} ({pred.confidence_level}{meaning})")
     typer.echo(f"Language: {pred.language}   Model: {pred.model_version}")
     typer.echo(f"Automation allows: {pred.action.level} (tagging and routing only)")
     if pred.reason:

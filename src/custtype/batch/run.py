@@ -140,7 +140,10 @@ class ScoreSummary:
         if self.resumed_from:
             out.append(f"resumed after the {self.resumed_from:,} rows an earlier run wrote")
         if self.errors:
-            out.append(f"{self.errors:,} rows could not be scored (custtype_error says why), e.g.:")
+            rows = "row" if self.errors == 1 else "rows"
+            out.append(
+                f"{self.errors:,} {rows} could not be scored (custtype_error says why), e.g.:"
+            )
             out.extend(f"  {e}" for e in self.error_examples[:5])
         out.append(RESPONSIBLE_USE)
         return out

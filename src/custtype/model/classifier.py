@@ -166,7 +166,7 @@ class Classifier:
         if isinstance(texts, str):
             raise InputError("predict() takes a list of texts, not a single string.")
         for i, t in enumerate(texts):
-            check_text(t, f"text #{i}")
+            check_text(t, "the text" if len(texts) == 1 else f"text #{i}")
         langs = [lang] * len(texts) if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != len(texts):
             raise InputError(f"got {len(langs)} languages for {len(texts)} texts.")

@@ -276,7 +276,7 @@ function render(result, text) {
   $("result").hidden = false;
   $("type-name").textContent = typeName(result);
   $("type-name").dataset.outcome = result.outcome;
-  const pct = Math.round(result.confidence * 100);
+  const pct = Math.floor(result.confidence * 100 + 1e-9); // 89.88 % is not "90 % (medium)"
   const fill = $("confidence-fill");
   fill.style.width = `${pct}%`;
   fill.className = `fill ${result.confidence_level}`;
