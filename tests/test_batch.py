@@ -48,6 +48,7 @@ CSV_ERRORS = {
     "003": ("line 4", "empty"),
     "007": ("line 10", "expected 5 fields, found 7"),
     "008": ("line 11", "expected 5 fields, found 2"),
+    "014": ("line 18", "column 'channel' has 'XYZ'; expected one of phone"),  # not ignored
     "017": ("line 21", "'de'"),
 }
 # hostile.jsonl: 11 records (the blank line is not one); line -> expected problem

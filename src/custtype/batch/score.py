@@ -138,10 +138,18 @@ def _row_lang(value: Any, default: str | None, column: str | None) -> tuple[str 
     )
 
 
-def _context(value: Any) -> MessageContext | None:
-    """The message context for a channel cell (unknown channels are ignored)."""
-    code = None if _missing(value) else str(value).strip().lower()
-    return MessageContext(channel=code) if code in CHANNELS else None
+def _row_channel(value: Any, column: str | None) -> tuple[MessageContext | None, str | None]:
+    """(the message context of a channel cell, problem): an unknown channel is a problem
+    named in the row, as the CLI and the API refuse it, not silently left out of the rules."""
+    if _missing(value) or (isinstance(value, str) and not value.strip()):
+        return None, None
+    code = str(value).strip().lower()
+    if code in CHANNELS:
+        return MessageContext(channel=code), None
+    return None, (
+        f"column {column!r} has {value!r}; expected one of {', '.join(CHANNELS)}, "
+        "or an empty value"
+    )
 
 
 def _prediction_cells(a: Advice, opts: ScoreOptions) -> dict[str, Any]:
@@ -175,20 +183,24 @@ def score_columns(cols: Columns, opts: ScoreOptions, assistant: Assistant) -> di
     out[INTERNAL] = [True] * n
     todo: list[int] = []
     langs: list[str | None] = []
+    ctxs: list[MessageContext | None] = []
     for i in range(n):
         problem = cols.problems[i] if cols.problems else None
         problem = problem or _text_problem(cols.texts[i], opts.text_column)
         lang, lang_problem = _row_lang(
             cols.langs[i] if cols.langs else None, opts.lang, opts.lang_column
         )
-        problem = problem or lang_problem
+        ctx, channel_problem = _row_channel(
+            cols.channels[i] if cols.channels else None, opts.channel_column
+        )
+        problem = problem or lang_problem or channel_problem
         if problem:
             ident = f" (id {cols.ids[i]!r})" if cols.ids and not _missing(cols.ids[i]) else ""
             out[ERROR][i] = f"{cols.wheres[i]}{ident}: {problem}"
             continue
         todo.append(i)
         langs.append(lang)
-    ctxs = [_context(cols.channels[i]) if cols.channels else None for i in todo]
+        ctxs.append(ctx)
     results = (
         assistant.advise_each(
             [cols.texts[i] for i in todo], langs, ctxs, opts.agent_lang, opts.evidence
