@@ -144,3 +144,20 @@ def test_reply_targets_read_as_an_agent_says_them(minutes: int, shown: str) -> N
     from custtype.cli import _duration
 
     assert _duration(minutes) == shown
+
+
+def test_a_teams_own_playbook_field_reaches_the_agent_in_text(tmp_path: Path) -> None:
+    book = tmp_path / "acme.yaml"
+    book.write_text(
+        'types:\n  extortionist:\n    pl: {voucher_limit: "do 50 zł bez zgody kierownika",'
+        " never_promise: [zwrot w gotówce, rabat powyżej 10%]}\n",
+        encoding="utf-8",
+    )
+    text = "Jestem stałą klientką. Żądam rabatu 50%, inaczej wystawię negatywną opinię!"
+    r = runner.invoke(app, ["strategy", "extortionist", "--lang", "pl", "--playbook", str(book)])
+    assert r.exit_code == 0, r.output
+    assert "Voucher limit: do 50 zł bez zgody kierownika" in r.stdout
+    assert "Never promise:\n    - zwrot w gotówce\n    - rabat powyżej 10%" in r.stdout
+    c = runner.invoke(app, ["classify", text, "--playbook", str(book)])
+    assert c.exit_code == 0, c.output
+    assert ("Voucher limit:" in c.stdout) == ("(extortionist)" in c.stdout)
