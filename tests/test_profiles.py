@@ -244,3 +244,22 @@ def test_cli_profile(tmp_path: Path) -> None:
         ["profile", str(_raw_messages(tmp_path)), "--customer-column", "client", "-o", str(out)],
     )
     assert bad.exit_code == 2 and "no column 'client'" in bad.stderr
+
+
+def test_rows_without_a_customer_belong_to_no_one_and_bad_dates_are_said(tmp_path: Path) -> None:
+    src = tmp_path / "messages.csv"
+    pd.DataFrame(
+        [
+            {"customer": "k1", "text": "Где мой заказ?", "sent": "2026-01-01"},
+            {"customer": "k1", "text": "Спасибо, всё пришло", "sent": "nie data"},
+            {"customer": "", "text": "Gdzie jest paczka?", "sent": "2026-01-03"},
+            {"customer": "  ", "text": "Where is my parcel?", "sent": "2026-01-04"},
+        ]
+    ).to_csv(src, index=False)
+    out = tmp_path / "p.csv"
+    args = ["profile", str(src), "--customer-column", "customer", "--time-column", "sent"]
+    r = runner.invoke(app, [*args, "-o", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(out, dtype=str)["customer"].tolist() == ["k1"]  # no "" customer
+    assert "2 row(s) without a 'customer' value: left out" in r.stderr
+    assert "1 row(s) with a 'sent' value that is not a date or time" in r.stderr

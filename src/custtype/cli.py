@@ -741,6 +741,16 @@ def profile(
         + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
         err=True,
     )
+    if table.attrs.get("rows_without_customer"):
+        n = table.attrs["rows_without_customer"]
+        typer.echo(f"{n:,} row(s) without a {customer_column!r} value: left out", err=True)
+    if table.attrs.get("unreadable_times"):
+        n = table.attrs["unreadable_times"]
+        typer.echo(
+            f"{n:,} row(s) with a {time_column!r} value that is not a date or time: weighed "
+            "like the customer's oldest dated message",
+            err=True,
+        )
     typer.echo(RESPONSIBLE_USE, err=True)
 
 

@@ -197,15 +197,17 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
     """Label weights and supports per customer, then the decisions."""
     import pandas as pd
 
-    key = df[opts.customer_column]
+    key = df[opts.customer_column].astype(object)
+    blank = key.map(_blank)
+    when = _times(df, opts)
     frame = pd.DataFrame(
         {
-            "customer": key,
+            "customer": key.where(~blank),  # a row without a customer id belongs to no one
             "label": _labels(df),
             "confidence": pd.to_numeric(df[CONFIDENCE], errors="coerce").fillna(0.0),
             "weight": _weights(df, opts),
             "outcome": df[OUTCOME].astype(object),
-            "when": _times(df, opts),
+            "when": when,
         }
     ).dropna(subset=["customer"])
     frame["mass"] = frame["confidence"] * frame["weight"]
@@ -224,7 +226,15 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
         out[f"mass_{lab}"] = mass[lab] if lab in mass.columns else 0.0
         out[f"support_{lab}"] = support[lab] if lab in support.columns else 0
     out = out.fillna(0.0)
-    return _finish(out, df, frame, opts, book)
+    result = _finish(out, df, frame, opts, book)
+    given = df[opts.time_column].map(lambda v: not _blank(v)) if opts.time_column else blank & False
+    result.attrs["rows_without_customer"] = int(blank.sum())  # said by `custtype profile`
+    result.attrs["unreadable_times"] = int((given & when.isna() & ~blank).sum())
+    return result
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value != value or (isinstance(value, str) and not value.strip())
 
 
 def _per_customer(

@@ -147,8 +147,7 @@ def _row_channel(value: Any, column: str | None) -> tuple[MessageContext | None,
     if code in CHANNELS:
         return MessageContext(channel=code), None
     return None, (
-        f"column {column!r} has {value!r}; expected one of {', '.join(CHANNELS)}, "
-        "or an empty value"
+        f"column {column!r} has {value!r}; expected one of {', '.join(CHANNELS)}, or an empty value"
     )
 
 
