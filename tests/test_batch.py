@@ -776,7 +776,10 @@ def test_delimiter_and_encoding_can_be_given(repo_root: Path) -> None:
     wrong = open_reader(src, delimiter=",", encoding="utf-8")  # as the user says: flagged rows
     frame = next(wrong.chunks(None, 100)).frame
     assert wrong.columns == ["id;customer_id;text;date"]
-    assert frame["_custtype_problem"].str.contains("not valid UTF-8").any()
+    assert frame["_custtype_problem"].str.contains("leave --encoding out to detect it").all()
+    # a wrong single-byte code page decodes without an error: it is said instead
+    cp1251 = open_reader(src, encoding="cp1251")
+    assert cp1251.detected["encoding"] == "cp1251 (given; the file looks like cp1250)"
     with pytest.raises(InputError, match="Unknown encoding 'klingon'"):
         open_reader(src, encoding="klingon")
 

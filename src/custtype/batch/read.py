@@ -40,8 +40,10 @@ _SNIFF_BYTES = 256 * 1024  # what encoding and delimiter detection read of a fil
 _DELIMITERS = ",;\t|"
 
 
-def _bad_bytes(encoding: str) -> str:
-    """The problem of a line that does not decode."""
+def _bad_bytes(encoding: str, given: bool = False) -> str:
+    """The problem of a line that does not decode (in an encoding given or detected)."""
+    if given:
+        return f"not valid {encoding} (the encoding given; leave --encoding out to detect it)"
     if encoding == "utf-8":
         return _BAD_UTF8
     return f"not valid {encoding} (pass the file's encoding with --encoding)"
@@ -254,13 +256,18 @@ class CsvReader(Reader):
             sample = fh.read(_SNIFF_BYTES)
         self.codec = _check_encoding(encoding) if encoding else detect_encoding(sample)
         self.encoding = self.codec
+        self.given = bool(encoding)
+        looks = ""
+        if encoding:  # a wrong single-byte code page decodes without error: say if it looks off
+            guess = _check_encoding(detect_encoding(sample))
+            looks = f" (given; the file looks like {guess})" if guess != self.codec else ""
         text = sample.decode(self.codec, "replace").lstrip("\ufeff")
         if tsv:
             delimiter = "\t"
         self.sep = delimiter or detect_delimiter("\n".join(text.splitlines()[:50]))
         self.delimiter = self.sep
         self.detected = {
-            "encoding": f"{self.codec}{'' if encoding else ' (detected)'}",
+            "encoding": f"{self.codec}{looks if encoding else ' (detected)'}",
             "delimiter": f"{self.sep!r}{'' if delimiter else ' (detected)'}",
         }
         self.fmt = "tsv" if self.sep == "\t" else "csv"
@@ -276,7 +283,9 @@ class CsvReader(Reader):
                 raise InputError(f"{self.name}, line 1: cannot read the header: {exc}.") from None
             self.data_start = Position(0, lines.offset, lines.line)
         if lines.bad_utf8:
-            raise InputError(f"{self.name}, line 1: the header is {_bad_bytes(self.codec)}.")
+            raise InputError(
+                f"{self.name}, line 1: the header is {_bad_bytes(self.codec, self.given)}."
+            )
         dupes = sorted({c for c in header if header.count(c) > 1})
         if dupes:
             raise InputError(
@@ -314,7 +323,7 @@ class CsvReader(Reader):
     def _problem(self, fields: list[str], n: int, lines: _Lines, first: int) -> str | None:
         """What is wrong with a parsed CSV record, if anything."""
         if lines.bad_utf8:
-            return _bad_bytes(self.codec)
+            return _bad_bytes(self.codec, self.given)
         if lines.offset == self.size and lines.line > first and lines.quotes % 2 == 1:
             return (
                 f"a quoted field opened here is never closed: lines {first}-{lines.line} "
