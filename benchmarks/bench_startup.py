@@ -63,6 +63,12 @@ def serve_ready_seconds(workers: int | None, env: dict[str, str]) -> float:
         server.wait(timeout=30)
 
 
+def _env_of(checkout: Path) -> dict[str, str]:
+    """This environment running the code and the newest model of another checkout."""
+    models = sorted(p for p in (checkout / "models").iterdir() if (p / "model_card.json").is_file())
+    return {**os.environ, "PYTHONPATH": str(checkout / "src"), "CUSTTYPE_MODEL": str(models[-1])}
+
+
 def rounds(
     run: Callable[[dict[str, str]], float], repeat: int, against: Path | None
 ) -> dict[str, list[float]]:
@@ -73,7 +79,7 @@ def rounds(
         run({**os.environ, "CUSTTYPE_CACHE_DIR": kept})  # fills it: every "later" run reads
         for _ in range(repeat):
             if against:
-                series["before"].append(run({**os.environ, "PYTHONPATH": str(against / "src")}))
+                series["before"].append(run(_env_of(against)))
             with tempfile.TemporaryDirectory() as empty:
                 series["first"].append(run({**os.environ, "CUSTTYPE_CACHE_DIR": empty}))
             series["later"].append(run({**os.environ, "CUSTTYPE_CACHE_DIR": kept}))
