@@ -25,6 +25,7 @@ from custtype.batch.score import (
     OUTCOME,
     TYPE,
     ScoreOptions,
+    blank_cell,
     read_back,
     score_frame,
 )
@@ -198,7 +199,7 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
     import pandas as pd
 
     key = df[opts.customer_column].astype(object)
-    blank = key.map(_blank)
+    blank = key.map(blank_cell).astype(bool)
     when = _times(df, opts)
     frame = pd.DataFrame(
         {
@@ -227,14 +228,12 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
         out[f"support_{lab}"] = support[lab] if lab in support.columns else 0
     out = out.fillna(0.0)
     result = _finish(out, df, frame, opts, book)
-    given = df[opts.time_column].map(lambda v: not _blank(v)) if opts.time_column else blank & False
+    given = (
+        ~df[opts.time_column].map(blank_cell).astype(bool) if opts.time_column else blank & False
+    )
     result.attrs["rows_without_customer"] = int(blank.sum())  # said by `custtype profile`
     result.attrs["unreadable_times"] = int((given & when.isna() & ~blank).sum())
     return result
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value != value or (isinstance(value, str) and not value.strip())
 
 
 def _per_customer(

@@ -100,6 +100,11 @@ def cached_assistant(model: str | None = None, playbook: str | None = None) -> A
     return assistant
 
 
+def blank_cell(value: Any) -> bool:
+    """Whether a cell holds no value or only spaces."""
+    return _missing(value) or (isinstance(value, str) and not value.strip())
+
+
 def _missing(value: Any) -> bool:
     """Whether a cell holds no value (None, NaN, pandas NA/NaT)."""
     if value is None:
@@ -127,7 +132,7 @@ def _text_problem(value: Any, column: str) -> str | None:
 
 def _row_lang(value: Any, default: str | None, column: str | None) -> tuple[str | None, str | None]:
     """(language to force or None to detect, problem)."""
-    if _missing(value) or (isinstance(value, str) and not value.strip()):
+    if blank_cell(value):
         return default, None
     code = str(value).strip().lower()
     if code in LANGS:
@@ -141,7 +146,7 @@ def _row_lang(value: Any, default: str | None, column: str | None) -> tuple[str 
 def _row_channel(value: Any, column: str | None) -> tuple[MessageContext | None, str | None]:
     """(the message context of a channel cell, problem): an unknown channel is a problem
     named in the row, as the CLI and the API refuse it, not silently left out of the rules."""
-    if _missing(value) or (isinstance(value, str) and not value.strip()):
+    if blank_cell(value):
         return None, None
     code = str(value).strip().lower()
     if code in CHANNELS:
