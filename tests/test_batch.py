@@ -795,3 +795,23 @@ def test_an_xlsx_export_is_read_and_scored(repo_root: Path, tmp_path: Path) -> N
     assert rows[-1]["custtype_error"].startswith("row 8 (id 6): column 'text' is empty")
     with pytest.raises(InputError, match=r"write the scored table as \.csv"):
         score_file(repo_root / "tests/data/helpdesk_export.xlsx", tmp_path / "x.xlsx")
+
+
+@pytest.mark.parametrize("given", [None, "utf-8"])
+def test_a_dask_partition_names_a_bad_byte_as_the_local_reader_does(
+    tmp_path: Path, given: str | None
+) -> None:
+    """Past the detection sample a bad byte: each partition reopens the file with the encoding
+    the first reader used, but only a user's --encoding makes the message say so."""
+    from custtype.batch.dask import _plan, read_part
+    from custtype.batch.read import Position, open_reader
+
+    src = tmp_path / "big.csv"
+    body = "".join(f"{i},Где мой заказ номер {i}? Жду уже неделю\n" for i in range(6000))
+    src.write_bytes(("id,text\n" + body).encode("utf-8") + b"6000,zam\xf3wienie\n")
+    local = open_reader(src, encoding=given)
+    want = [f.frame["_custtype_problem"].dropna().tolist() for f in local.chunks(None, 10_000)]
+    specs, _ = _plan(open_reader(src, encoding=given), Position(), 2500)
+    got = [p for spec in specs for p in read_part(spec)["_custtype_problem"].dropna().tolist()]
+    assert got == [p for w in want for p in w] and len(got) == 1
+    assert ("leave --encoding out" in got[0]) == (given is not None)

@@ -113,3 +113,18 @@ def test_tuning_on_labelled_messages_sets_what_a_named_type_confidence_says(
     named = sum(c["named"] for levels in counts.values() for c in levels.values())
     typed = sum(it.label != "none" for it in items)
     assert named >= typed // 2  # written messages: most typed ones are named
+
+
+def test_tuning_on_one_language_keeps_the_others_figures(classifier: Classifier) -> None:
+    """A team's Polish-only labels set Polish figures; Russian and English keep the card's."""
+    from custtype.training.real import RealItem
+    from custtype.training.train import tune_on_real
+
+    texts = ["Gdzie jest moja paczka?!", "Dziękuję, wszystko doszło.", "Kiedy wyniki konkursu?"]
+    items = [RealItem(str(i), "pl", "none", True, t) for i, t in enumerate(texts * 10)]
+    before = classifier.policy.precision
+    assert before is not None
+    policy, report = tune_on_real(classifier, classifier.policy, items, "pl only")
+    assert policy.precision is not None
+    assert policy.precision["ru"] == before["ru"] and policy.precision["en"] == before["en"]
+    assert set(report["precision"]["shares"]) <= {"pl"}

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from custtype.batch.run import RunOptions
 
-# path, format, columns, start, rows, CSV delimiter and encoding
-PartSpec = tuple[str, Format, list[str], Position, int, str | None, str | None]
+# path, format, columns, start, rows, CSV delimiter and encoding, whether the user gave it
+PartSpec = tuple[str, Format, list[str], Position, int, str | None, str | None, bool]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -35,9 +35,10 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 def read_part(spec: PartSpec) -> pd.DataFrame:
     """One partition: `n` records from a position, as the local reader's chunk frame."""
-    path, fmt, columns, start, n, delimiter, encoding = spec
+    path, fmt, columns, start, n, delimiter, encoding, given = spec
     reader = open_reader(path, fmt, delimiter, encoding)
     reader.columns = list(columns)
+    reader.given = given  # a detected encoding is passed on, but the user did not give it
     chunk = next(reader.chunks(start, n), None)
     if chunk is None:
         return _empty(columns)
@@ -106,6 +107,7 @@ def _plan(reader: Reader, start: Position, every: int) -> tuple[list[PartSpec], 
             b.rows - a.rows,
             reader.delimiter,
             reader.encoding,
+            reader.given,
         )
         for a, b in pairwise(marks)
     ]

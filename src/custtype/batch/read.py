@@ -193,6 +193,7 @@ class Reader:
         self.fmt: Format = "jsonl"
         self.detected: dict[str, str] = {}  # what a CSV reader detected (encoding, delimiter)
         self.delimiter: str | None = None
+        self.given = False  # whether the user gave the encoding (a CSV's error rows say so)
         self.encoding: str | None = None
         if self.path is not None and not self.path.is_file():
             raise InputError(f"Input file {str(path)!r} does not exist.")

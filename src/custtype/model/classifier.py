@@ -45,6 +45,7 @@ class Prediction:
     model_version: str
     reason: str | None = None
     cues: frozenset[str] = frozenset()  # cue categories found (for the context rules)
+    score_level: str = ""  # a named type's decision-score level (what the floors' targets count)
     internal_only: bool = field(default=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,6 +249,7 @@ class Classifier:
             model_version=self.version,
             reason=reason,
             cues=cue_categories(a.cues),
+            score_level=d.score_level,
         )
 
 

@@ -115,7 +115,7 @@ def real_traffic_check(clf: Classifier, corpus: Path, sample: int = 5) -> dict[s
             c["messages"] += 1
             if p.outcome == "type":
                 c["typed"] += 1
-                c[f"typed_{p.confidence_level}"] += 1
+                c[f"typed_{p.score_level}"] += 1  # the floors' level, as on real_dev
                 c[f"type:{p.type}"] += 1
                 shown = examples.setdefault(p.language, [])
                 if len(shown) < sample:

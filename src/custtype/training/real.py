@@ -243,6 +243,8 @@ def named_precision(
         pooled = sum(types[i] == items[i].label for i in named) / len(named)
         for lang in LANGS:
             mine = [i for i in named if items[i].lang == lang]
+            if not mine:  # nothing of its own: no figure (the policy keeps the one it had)
+                continue
             right = sum(types[i] == items[i].label for i in mine)
             share = (right + _SHRINK * pooled) / (len(mine) + _SHRINK)
             shares.setdefault(lang, {})[level] = round(share, 3)
@@ -256,19 +258,23 @@ def real_evaluation(
     scores: np.ndarray,
     items: Sequence[RealItem],
     labels: Sequence[str],
+    untuned: Policy | None = None,
 ) -> dict[str, Any]:
     """Figures on real messages under `policy` as it is, a two-fold estimate of what
     floors tuned on one half of the messages give on the other (an honest figure for
     messages the floors never saw), and from that estimate how often a named type was right
-    per language and level."""
+    per language and level. The folds start from `untuned` (the policy before its floors
+    were set on these messages; default `policy`): a language with too few ordinary
+    messages in a fold keeps that policy's floors, which must not have seen the other half."""
     types, levels = decide_all(policy, probs, scores, items, labels)
+    base = untuned or policy
     halves = np.asarray([zlib.crc32(it.id.encode()) % 2 for it in items])
     cv_types: list[str | None] = [None] * len(items)
     cv_levels = ["low"] * len(items)
     for k in (0, 1):
         fit = np.flatnonzero(halves != k).tolist()
         held = np.flatnonzero(halves == k).tolist()
-        tuned = tune_policy(policy, scores[fit], [items[i] for i in fit], labels)
+        tuned = tune_policy(base, scores[fit], [items[i] for i in fit], labels)
         t, lv = decide_all(tuned, probs[held], scores[held], [items[i] for i in held], labels)
         for i, ti, li in zip(held, t, lv, strict=True):
             cv_types[i], cv_levels[i] = ti, li

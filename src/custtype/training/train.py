@@ -135,15 +135,18 @@ def tune_on_real(
     figures on them under it."""
     raw = model.raw_scores([model.analyze(it.text) for it in items])
     scores = policy.scores(raw)
-    policy = tune_policy(policy, scores, items, LABELS)
+    untuned, policy = policy, tune_policy(policy, scores, items, LABELS)
     log.info("floors from %d real messages: %s", len(items), policy.type_floor)
     report = {
         "source": source,
         "n": len(items),
-        **real_evaluation(policy, model.calibrated(raw), scores, items, LABELS),
+        **real_evaluation(policy, model.calibrated(raw), scores, items, LABELS, untuned),
     }
-    shares = report["precision"]["shares"]
-    return policy.model_copy(update={"precision": shares or None}), report
+    # a language or level these messages name nothing at keeps the figure it had
+    kept = {lang: dict(levels) for lang, levels in (untuned.precision or {}).items()}
+    for lang, levels in report["precision"]["shares"].items():
+        kept.setdefault(lang, {}).update(levels)
+    return policy.model_copy(update={"precision": kept or None}), report
 
 
 def tune(
