@@ -9,7 +9,7 @@ const UI = {
     message: "Customer message", channel: "Channel", messageLang: "Message language",
     auto: "Detect automatically", analyse: "Analyse", analysing: "Analysing…",
     apiKey: "API key", apiKeyHelp: "Needed only when the server asks for one.",
-    type: "Type", internalBadge: "Internal — not for the customer", confidence: "Confidence", confidenceType: "For a type: how often custtype named the right type at this level on real labelled tickets.", confidenceNone: "The model's probability that no type applies.",
+    type: "Type", internalBadge: "Internal — not for the customer", confidence: "Confidence", confidenceType: "For a type: how often custtype named the right type at this level on real labelled tickets.", confidenceNone: "The model's probability that no type applies.", confidenceUndetermined: "The model's top probability: no type reached its threshold.",
     language: "Language", evidence: "Evidence in the message",
     evidenceHint: "Highlighted phrases pushed hardest toward this result.",
     noEvidence: "No single phrase stands out.", strategy: "Strategy", openers: "Reply openers",
@@ -30,7 +30,7 @@ const UI = {
     qType: "Predicted", qShown: "Shown", qConfirmed: "Confirmed", qCorrected: "Corrected to", qUnsure: "Not sure", qAgree: "Agents agree",
     qEmpty: "No predictions stored yet.",
     vwTitle: "Verdicts by week", vwCorrected: "Corrected",
-    calTitle: "Confidence against agents", calHint: "Of the predictions agents confirmed or corrected: how often they agreed, by the model's confidence.",
+    calTitle: "Confidence against agents", calHint: "Of the predictions agents confirmed or corrected: how often they agreed, by their confidence (for a type: how often its level was right on real labelled tickets).",
     calBand: "Confidence", calAnswered: "Answered", weeksTitle: "Type mix by week", week: "Week",
     automation: "Automation", feedbackAsk: "Is the type right?", fbConfirm: "Yes", fbCorrectTo: "No, it is",
     fbCorrect: "Correct it", fbUnsure: "Not sure", agentId: "Your agent id",
@@ -49,7 +49,7 @@ const UI = {
     message: "Сообщение клиента", channel: "Канал", messageLang: "Язык сообщения",
     auto: "Определить автоматически", analyse: "Анализировать", analysing: "Анализ…",
     apiKey: "API-ключ", apiKeyHelp: "Нужен, только если сервер его требует.",
-    type: "Тип", internalBadge: "Внутреннее — не для клиента", confidence: "Уверенность", confidenceType: "Для типа: как часто custtype называл верный тип на этом уровне на реальных размеченных обращениях.", confidenceNone: "Вероятность модели, что ни один тип не подходит.",
+    type: "Тип", internalBadge: "Внутреннее — не для клиента", confidence: "Уверенность", confidenceType: "Для типа: как часто custtype называл верный тип на этом уровне на реальных размеченных обращениях.", confidenceNone: "Вероятность модели, что ни один тип не подходит.", confidenceUndetermined: "Наибольшая вероятность модели: ни один тип не достиг порога.",
     language: "Язык", evidence: "Основания в сообщении",
     evidenceHint: "Выделенные фразы сильнее всего повлияли на результат.",
     noEvidence: "Отдельных ключевых фраз нет.", strategy: "Стратегия", openers: "Начало ответа",
@@ -70,7 +70,7 @@ const UI = {
     qType: "Прогноз", qShown: "Показано", qConfirmed: "Подтверждено", qCorrected: "Исправлено на", qUnsure: "Не уверены", qAgree: "Согласие",
     qEmpty: "Прогнозов пока нет.",
     vwTitle: "Оценки по неделям", vwCorrected: "Исправлено",
-    calTitle: "Уверенность модели и оценки сотрудников", calHint: "Из прогнозов, которые сотрудники подтвердили или исправили: как часто они согласны, по уверенности модели.",
+    calTitle: "Уверенность модели и оценки сотрудников", calHint: "Из прогнозов, которые сотрудники подтвердили или исправили: как часто они согласны, по уверенности (для типа: как часто его уровень был верен на реальных размеченных обращениях).",
     calBand: "Уверенность", calAnswered: "Оценено", weeksTitle: "Доля типов по неделям", week: "Неделя",
     automation: "Автоматизация", feedbackAsk: "Тип определён верно?", fbConfirm: "Да", fbCorrectTo: "Нет, это",
     fbCorrect: "Исправить", fbUnsure: "Не уверен(а)", agentId: "Ваш ID сотрудника",
@@ -89,7 +89,7 @@ const UI = {
     message: "Wiadomość klienta", channel: "Kanał", messageLang: "Język wiadomości",
     auto: "Wykryj automatycznie", analyse: "Analizuj", analysing: "Analiza…",
     apiKey: "Klucz API", apiKeyHelp: "Potrzebny tylko wtedy, gdy serwer go wymaga.",
-    type: "Typ", internalBadge: "Wewnętrzne — nie dla klienta", confidence: "Pewność", confidenceType: "Dla typu: jak często custtype wskazał właściwy typ na tym poziomie w prawdziwych oznaczonych zgłoszeniach.", confidenceNone: "Prawdopodobieństwo modelu, że żaden typ nie pasuje.",
+    type: "Typ", internalBadge: "Wewnętrzne — nie dla klienta", confidence: "Pewność", confidenceType: "Dla typu: jak często custtype wskazał właściwy typ na tym poziomie w prawdziwych oznaczonych zgłoszeniach.", confidenceNone: "Prawdopodobieństwo modelu, że żaden typ nie pasuje.", confidenceUndetermined: "Najwyższe prawdopodobieństwo modelu: żaden typ nie osiągnął progu.",
     language: "Język", evidence: "Podstawy w wiadomości",
     evidenceHint: "Wyróżnione frazy najmocniej wpłynęły na wynik.",
     noEvidence: "Żadna fraza się nie wyróżnia.", strategy: "Strategia", openers: "Początek odpowiedzi",
@@ -110,7 +110,7 @@ const UI = {
     qType: "Prognoza", qShown: "Pokazano", qConfirmed: "Potwierdzono", qCorrected: "Poprawiono na", qUnsure: "Niepewne", qAgree: "Zgodność",
     qEmpty: "Brak zapisanych prognoz.",
     vwTitle: "Oceny w tygodniach", vwCorrected: "Poprawiono",
-    calTitle: "Pewność modelu a oceny konsultantów", calHint: "Z prognoz potwierdzonych lub poprawionych przez konsultantów: jak często się zgadzają, według pewności modelu.",
+    calTitle: "Pewność modelu a oceny konsultantów", calHint: "Z prognoz potwierdzonych lub poprawionych przez konsultantów: jak często się zgadzają, według pewności (dla typu: jak często jego poziom był trafny w prawdziwych oznaczonych zgłoszeniach).",
     calBand: "Pewność", calAnswered: "Ocenione", weeksTitle: "Udział typów w tygodniach", week: "Tydzień",
     automation: "Automatyzacja", feedbackAsk: "Czy typ jest trafny?", fbConfirm: "Tak", fbCorrectTo: "Nie, to",
     fbCorrect: "Popraw", fbUnsure: "Nie wiem", agentId: "Twój identyfikator konsultanta",
@@ -282,7 +282,8 @@ function render(result, text) {
   fill.className = `fill ${result.confidence_level}`;
   $("confidence-bar").setAttribute("aria-valuenow", String(pct));
   $("confidence-text").textContent = `${pct}% (${t(result.confidence_level)})`;
-  $("confidence-text").title = t(result.outcome === "type" ? "confidenceType" : "confidenceNone");
+  const hint = { type: "confidenceType", none: "confidenceNone" }[result.outcome] || "confidenceUndetermined";
+  $("confidence-text").title = t(hint);
   $("language").textContent = result.language;
   const reason = $("reason");
   reason.hidden = !result.reason;
