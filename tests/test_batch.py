@@ -815,3 +815,12 @@ def test_a_dask_partition_names_a_bad_byte_as_the_local_reader_does(
     got = [p for spec in specs for p in read_part(spec)["_custtype_problem"].dropna().tolist()]
     assert got == [p for w in want for p in w] and len(got) == 1
     assert ("leave --encoding out" in got[0]) == (given is not None)
+
+
+def test_a_short_file_gets_no_guess_at_its_given_encoding(tmp_path: Path) -> None:
+    from custtype.batch.read import open_reader
+
+    src = tmp_path / "two.csv"  # 6 non-ASCII bytes: charset-normalizer guesses cp1257
+    text = "Gdzie moja przesyłka? Czekam już tydzień"
+    src.write_bytes(f"id;text\n1;{text}\n2;{text[::-1]}\n".encode("cp1250"))
+    assert open_reader(src, encoding="cp1250").detected["encoding"] == "cp1250"

@@ -32,7 +32,12 @@ def _slice(src: Path, dst: Path, per_label: int) -> None:
 def test_training_is_deterministic_and_loadable(repo_root: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     _slice(repo_root / "training_data", data, PER_LABEL)
-    a = train(data, tmp_path / "a", version="t1", c_grid=(10.0,))
+    # a thresholds file that carries another model's precision figures: not inherited
+    shipped = Classifier.load().policy
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(json.dumps(shipped.model_dump()), encoding="utf-8")
+    a = train(data, tmp_path / "a", version="t1", c_grid=(10.0,), thresholds_file=thresholds)
+    assert shipped.precision is not None and a.card["policy"]["precision"] is None
     b = train(data, tmp_path / "b", version="t1", c_grid=(10.0,))
     assert a.card["files"] == b.card["files"]  # same data and seed, same bytes
     card = a.card

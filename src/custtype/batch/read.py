@@ -38,6 +38,7 @@ _SUFFIXES: dict[str, Format] = {
 _BAD_UTF8 = "not valid UTF-8 (re-save the file as UTF-8)"
 _SNIFF_BYTES = 256 * 1024  # what encoding and delimiter detection read of a file
 _DELIMITERS = ",;\t|"
+_MIN_GUESS_BYTES = 20  # non-ASCII bytes a guess at a given encoding needs to be said
 
 
 def _bad_bytes(encoding: str, given: bool = False) -> str:
@@ -259,7 +260,9 @@ class CsvReader(Reader):
         self.encoding = self.codec
         self.given = bool(encoding)
         looks = ""
-        if encoding:  # a wrong single-byte code page decodes without error: say if it looks off
+        if encoding and sum(b > 127 for b in sample) >= _MIN_GUESS_BYTES:
+            # a wrong single-byte code page decodes without error: say if it looks off (only
+            # with enough non-ASCII bytes to tell: a two-row cp1250 file looked like cp1257)
             guess = _check_encoding(detect_encoding(sample))
             looks = f" (given; the file looks like {guess})" if guess != self.codec else ""
         text = sample.decode(self.codec, "replace").lstrip("\ufeff")

@@ -223,7 +223,9 @@ def train(
     best_c = min(c for c in oof_by_c if search[str(c)] >= top - C_TOLERANCE)
     best_scores = oof_by_c[best_c]
     temperature = fit_temperature(best_scores, y)
-    policy = load_policy(thresholds_file)
+    # a precision figure belongs to the model it was measured on: a new model starts without
+    # one (its confidences are probabilities until `--real` or `custtype tune` measures them)
+    policy = load_policy(thresholds_file).model_copy(update={"precision": None})
     oof_probs = softmax(best_scores / temperature + policy.log_prior_ratio(LABELS), 1.0)
     oof_decision = policy.scores(best_scores)
 
