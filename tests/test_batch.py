@@ -824,3 +824,28 @@ def test_a_short_file_gets_no_guess_at_its_given_encoding(tmp_path: Path) -> Non
     text = "Gdzie moja przesyłka? Czekam już tydzień"
     src.write_bytes(f"id;text\n1;{text}\n2;{text[::-1]}\n".encode("cp1250"))
     assert open_reader(src, encoding="cp1250").detected["encoding"] == "cp1250"
+
+
+@pytest.mark.parametrize(
+    ("cell", "channel"),
+    [
+        ("phone", "phone"),
+        (" Telefon ", "phone"),
+        ("ТЕЛЕФОН", "phone"),
+        ("Czat", "chat"),
+        ("e-mail", "email"),
+        ("Live  Chat", "chat"),
+        ("отзыв", "review"),
+        ("pigeon", None),
+    ],
+)
+def test_a_channel_cell_is_read_by_key_or_by_what_exports_call_it(
+    cell: str, channel: str | None
+) -> None:
+    from custtype.batch.score import _row_channel
+
+    ctx, problem = _row_channel(cell, "kanal")
+    assert (ctx.channel if ctx else None) == channel
+    assert (problem is None) == (channel is not None)
+    if problem:
+        assert "column 'kanal' has 'pigeon'" in problem and "phone" in problem

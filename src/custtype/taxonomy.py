@@ -48,6 +48,7 @@ class _Taxonomy(BaseModel):
     types: dict[str, _Names]
     none: _Names
     undetermined: _Names
+    channel_aliases: dict[Channel, list[str]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -90,3 +91,17 @@ def type_name(key: str | None, lang: str = "en") -> str:
     if key == NONE:
         return tax.none.names[code]
     return tax.types[check_type(key)].names[code]
+
+
+@lru_cache(maxsize=1)
+def _channel_names() -> dict[str, str]:
+    names = {c: c for c in CHANNELS}
+    for channel, aliases in _taxonomy().channel_aliases.items():
+        names.update({a.strip().lower(): channel for a in aliases})
+    return names
+
+
+def channel_of(value: str) -> str | None:
+    """The channel a cell names, by key or by what exports call it ('telefon', 'чат'), in
+    any case and spacing; None if it names none."""
+    return _channel_names().get(" ".join(value.split()).lower())

@@ -23,7 +23,7 @@ from custtype.files import check_columns
 from custtype.model.classifier import check_text
 from custtype.strategy.context import MessageContext
 from custtype.strategy.rules import strategy_summary
-from custtype.taxonomy import CHANNELS, LANGS, Lang
+from custtype.taxonomy import CHANNELS, LANGS, Lang, channel_of
 from custtype.validation import Options
 
 if TYPE_CHECKING:
@@ -144,15 +144,17 @@ def _row_lang(value: Any, default: str | None, column: str | None) -> tuple[str 
 
 
 def _row_channel(value: Any, column: str | None) -> tuple[MessageContext | None, str | None]:
-    """(the message context of a channel cell, problem): an unknown channel is a problem
-    named in the row, as the CLI and the API refuse it, not silently left out of the rules."""
+    """(the message context of a channel cell, problem): a channel's key or a name exports
+    use for it (resources/taxonomy.yaml); anything else is a problem named in the row, as
+    the CLI and the API refuse it, not silently left out of the rules."""
     if blank_cell(value):
         return None, None
-    code = str(value).strip().lower()
-    if code in CHANNELS:
-        return MessageContext(channel=code), None
+    code = channel_of(str(value))
+    if code is not None:
+        return MessageContext(channel=code), None  # type: ignore[arg-type, unused-ignore]
     return None, (
-        f"column {column!r} has {value!r}; expected one of {', '.join(CHANNELS)}, or an empty value"
+        f"column {column!r} has {value!r}; expected one of {', '.join(CHANNELS)} (or a "
+        "name exports use for one, e.g. telefon, чат, e-mail), or an empty value"
     )
 
 
