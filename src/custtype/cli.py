@@ -84,22 +84,6 @@ def _duration(minutes: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
-# the playbook's own fields: shown above, or in the header line (priority, target, channel)
-_SHOWN_FIELDS = frozenset(
-    {
-        "expects",
-        "actions",
-        "channel_advice",
-        "tone",
-        "boundaries",
-        "escalation",
-        "avoid",
-        "openers",
-        "preferred_channel",
-        "priority",
-        "target_response_minutes",
-    }
-)
 
 
 def _strategy_text(rec: dict[str, Any]) -> str:
@@ -121,8 +105,10 @@ def _strategy_text(rec: dict[str, Any]) -> str:
         "  Openers:",
         *[f"    « {o} »" for o in s["openers"]],
     ]
+    from custtype.strategy.playbook import Strategy
+
     for name, value in s.items():  # a team's own fields (e.g. voucher_limit): agents need them
-        if name not in _SHOWN_FIELDS:
+        if name not in Strategy.model_fields:  # (the playbook's own are shown above)
             label = name.replace("_", " ").capitalize()
             if isinstance(value, list):
                 lines += [f"  {label}:", *[f"    - {v}" for v in value]]
