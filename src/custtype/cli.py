@@ -84,8 +84,6 @@ def _duration(minutes: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
-
-
 def _strategy_text(rec: dict[str, Any]) -> str:
     s = rec["strategy"]
     lines = [
