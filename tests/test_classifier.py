@@ -85,7 +85,8 @@ def test_decision_follows_the_policy(classifier: Classifier) -> None:
         if named:
             assert policy.precision is not None
             high = row[classifier.labels.index(best)] >= policy.high_floor[p.language]
-            share = policy.precision[p.language]["high" if high else "medium"]
+            share = policy.named_share(best, p.language, "high" if high else "medium")
+            assert share is not None
             assert p.type == best and p.confidence == pytest.approx(share)
             assert p.confidence_level == policy.band(share)
 

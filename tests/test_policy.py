@@ -80,6 +80,16 @@ def test_with_precision_a_named_type_says_how_often_its_level_was_right() -> Non
     # `none` is untouched
     none = policy.decide(_probs(prize_hunter=0.05), LABELS, "ru")
     assert none.confidence == pytest.approx(0.95) and none.score_level == none.level == "high"
+    # a type's own figure, where there is one, before its language and level's
+    typed = policy.model_validate(
+        {**policy.model_dump(), "type_precision": {"ru": {"high": {"tester": 0.5}}}}
+    )
+    assert typed.decide(_probs(tester=0.85), LABELS, "ru").confidence == 0.5
+    assert typed.decide(_probs(prize_hunter=0.85), LABELS, "ru").confidence == 0.95
+    with pytest.raises(ValueError, match="unknown type 'nobody'"):
+        POLICY.model_validate(
+            {**POLICY.model_dump(), "type_precision": {"ru": {"high": {"nobody": 0.5}}}}
+        )
 
 
 def test_precision_shares_outside_0_1_are_refused() -> None:
@@ -98,11 +108,18 @@ def test_named_precision_draws_a_language_toward_all_languages() -> None:
     levels = ["high"] * 5 + ["low"]
     got = named_precision(items, types, levels)
     pooled = 3 / 5
-    assert got["counts"]["ru"]["high"] == {"named": 4, "right": 3}
+    assert {k: got["counts"]["ru"]["high"][k] for k in ("named", "right")} == {
+        "named": 4,
+        "right": 3,
+    }
     assert got["shares"]["ru"]["high"] == round((3 + 10 * pooled) / (4 + 10), 3)
     assert got["shares"]["pl"]["high"] == round((0 + 10 * pooled) / (1 + 10), 3)
     assert "en" not in got["shares"]  # nothing of its own: no figure (the policy keeps its)
     assert "medium" not in got["shares"]["ru"]  # no medium named anywhere: no figure
+    # per type, drawn toward its language and level: ru named tester 4 times, 3 right
+    ru_high = (3 + 10 * pooled) / (4 + 10)
+    assert got["type_shares"]["ru"]["high"]["tester"] == round((3 + 10 * ru_high) / 14, 3)
+    assert got["counts"]["ru"]["high"]["types"] == {"tester": {"named": 4, "right": 3}}
 
 
 def test_choose_floor_meets_the_share() -> None:

@@ -38,6 +38,7 @@ def test_training_is_deterministic_and_loadable(repo_root: Path, tmp_path: Path)
     thresholds.write_text(json.dumps(shipped.model_dump()), encoding="utf-8")
     a = train(data, tmp_path / "a", version="t1", c_grid=(10.0,), thresholds_file=thresholds)
     assert shipped.precision is not None and a.card["policy"]["precision"] is None
+    assert shipped.type_precision is not None and a.card["policy"]["type_precision"] is None
     b = train(data, tmp_path / "b", version="t1", c_grid=(10.0,))
     assert a.card["files"] == b.card["files"]  # same data and seed, same bytes
     card = a.card
@@ -133,3 +134,5 @@ def test_tuning_on_one_language_keeps_the_others_figures(classifier: Classifier)
     assert policy.precision is not None
     assert policy.precision["ru"] == before["ru"] and policy.precision["en"] == before["en"]
     assert set(report["precision"]["shares"]) <= {"pl"}
+    kept, was = policy.type_precision or {}, classifier.policy.type_precision or {}
+    assert kept.get("ru") == was.get("ru") and kept.get("en") == was.get("en")

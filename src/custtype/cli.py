@@ -393,11 +393,15 @@ def _echo_tuned(report: dict[str, Any]) -> None:
         return
     typer.echo("named types right, two-fold (a named type's confidence):")
     for lang, levels in precision["counts"].items():
-        parts = [
-            f"{level} {c['right']}/{c['named']} -> {precision['shares'][lang][level]:.2f}"
-            for level, c in levels.items()
-        ]
-        typer.echo(f"  {lang}: " + ", ".join(parts))
+        for level, c in levels.items():
+            per_type = precision.get("type_shares", {}).get(lang, {}).get(level, {})
+            types = ", ".join(
+                f"{t} {n['right']}/{n['named']} -> {per_type[t]:.2f}"
+                for t, n in c.get("types", {}).items()
+                if t in per_type
+            )
+            share = precision["shares"][lang][level]
+            typer.echo(f"  {lang} {level}: {c['right']}/{c['named']} -> {share:.2f} ({types})")
 
 
 def _echo_real(figures: dict[str, Any], title: str) -> None:

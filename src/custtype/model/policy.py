@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from custtype.errors import ModelError
 from custtype.resources import parse_yaml, resource
-from custtype.taxonomy import JUDGEMENT_TYPES, LANGS, NONE, Lang
+from custtype.taxonomy import JUDGEMENT_TYPES, LANGS, NONE, TYPES, Lang
 from custtype.validation import describe
 
 Share = float
@@ -60,6 +60,12 @@ class Policy(BaseModel):
         "--real` and `custtype tune`). A named type's confidence when set.",
     )
 
+    type_precision: dict[Lang, dict[NamedLevel, dict[str, float]]] | None = Field(
+        default=None,
+        description="The same per type named, drawn toward its language and level's share; "
+        "a named type's confidence when set for it.",
+    )
+
     @field_validator("precision")
     @classmethod
     def _precision(
@@ -67,6 +73,20 @@ class Policy(BaseModel):
     ) -> dict[Lang, dict[NamedLevel, float]] | None:
         if v is not None and not all(0.0 <= x <= 1.0 for lv in v.values() for x in lv.values()):
             raise ValueError("precision shares must be between 0 and 1")
+        return v
+
+    @field_validator("type_precision")
+    @classmethod
+    def _type_precision(
+        cls, v: dict[Lang, dict[NamedLevel, dict[str, float]]] | None
+    ) -> dict[Lang, dict[NamedLevel, dict[str, float]]] | None:
+        for levels in (v or {}).values():
+            for per_type in levels.values():
+                unknown = sorted(set(per_type) - set(TYPES))
+                if unknown:
+                    raise ValueError(f"unknown type {unknown[0]!r} in type_precision")
+                if not all(0.0 <= x <= 1.0 for x in per_type.values()):
+                    raise ValueError("precision shares must be between 0 and 1")
         return v
 
     @field_validator("type_floor", "high_floor")
@@ -127,7 +147,7 @@ class Policy(BaseModel):
         if s[best] >= self.floor(labels[best], lang):
             high = self.high_floor.get(lang, 1.0)  # type: ignore[call-overload]
             level: NamedLevel = "high" if s[best] >= high else "medium"
-            share = (self.precision or {}).get(lang, {}).get(level)  # type: ignore[call-overload]
+            share = self.named_share(labels[best], lang, level)
             if share is None:
                 return Decision("type", labels[best], float(p[best]), level)
             return Decision("type", labels[best], float(share), self.band(share), level)
@@ -135,6 +155,15 @@ class Policy(BaseModel):
         if p_none >= self.abstain_min:
             return Decision("none", NONE, p_none, self.band(p_none))
         return Decision("undetermined", None, float(max(p)), "low")
+
+    def named_share(self, type_key: str, lang: str, level: NamedLevel) -> float | None:
+        """How often `type_key` named at `level` in `lang` was right on real messages: its
+        own figure, else its language and level's, else None (not measured)."""
+        per_type = (self.type_precision or {}).get(lang, {}).get(level, {})  # type: ignore[call-overload]
+        if type_key in per_type:
+            return float(per_type[type_key])
+        share = (self.precision or {}).get(lang, {}).get(level)  # type: ignore[call-overload]
+        return None if share is None else float(share)
 
     def band(self, confidence: float) -> str:
         if confidence >= self.bands["high"]:

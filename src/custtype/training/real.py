@@ -232,9 +232,12 @@ def named_precision(
     """Per language and level, how often a message named a type was named the right one:
     (right + _SHRINK × all languages' share) / (named + _SHRINK), since a language names
     only ~5-30 messages per level on real_dev and its own share swings with one message.
-    `shares` feeds the policy; `counts` (named, right) is the evidence for it."""
+    Per type named, the same drawn toward its language and level's share (a level's figure
+    pools types: Russian strong calls were prize_hunter 19/19 but want_it_now 3/5).
+    `shares` and `type_shares` feed the policy; `counts` (named, right) are the evidence."""
     shares: dict[str, dict[str, float]] = {}
-    counts: dict[str, dict[str, dict[str, int]]] = {}
+    type_shares: dict[str, dict[str, dict[str, float]]] = {}
+    counts: dict[str, dict[str, dict[str, Any]]] = {}
     for level in ("high", "medium"):
         named = [i for i, t in enumerate(types) if t is not None and levels[i] == level]
         named = [i for i in named if items[i].lang in LANGS]
@@ -248,8 +251,19 @@ def named_precision(
             right = sum(types[i] == items[i].label for i in mine)
             share = (right + _SHRINK * pooled) / (len(mine) + _SHRINK)
             shares.setdefault(lang, {})[level] = round(share, 3)
-            counts.setdefault(lang, {})[level] = {"named": len(mine), "right": right}
-    return {"shares": shares, "counts": counts}
+            per_type: dict[str, dict[str, int]] = {}
+            for t in sorted({str(types[i]) for i in mine}):
+                as_t = [i for i in mine if types[i] == t]
+                right_t = sum(items[i].label == t for i in as_t)
+                per_type[t] = {"named": len(as_t), "right": right_t}
+                type_share = (right_t + _SHRINK * share) / (len(as_t) + _SHRINK)
+                type_shares.setdefault(lang, {}).setdefault(level, {})[t] = round(type_share, 3)
+            counts.setdefault(lang, {})[level] = {
+                "named": len(mine),
+                "right": right,
+                "types": per_type,
+            }
+    return {"shares": shares, "type_shares": type_shares, "counts": counts}
 
 
 def real_evaluation(

@@ -142,11 +142,20 @@ def tune_on_real(
         "n": len(items),
         **real_evaluation(policy, model.calibrated(raw), scores, items, LABELS, untuned),
     }
-    # a language or level these messages name nothing at keeps the figure it had
+    # a language or level these messages name nothing at keeps the figures it had; one they
+    # name types at gets all its figures from them
+    new = report["precision"]
     kept = {lang: dict(levels) for lang, levels in (untuned.precision or {}).items()}
-    for lang, levels in report["precision"]["shares"].items():
+    kept_types = {
+        lang: {level: dict(t) for level, t in levels.items()}
+        for lang, levels in (untuned.type_precision or {}).items()
+    }
+    for lang, levels in new["shares"].items():
         kept.setdefault(lang, {}).update(levels)
-    return policy.model_copy(update={"precision": kept or None}), report
+        for level in levels:
+            kept_types.setdefault(lang, {})[level] = dict(new["type_shares"][lang][level])
+    update = {"precision": kept or None, "type_precision": kept_types or None}
+    return policy.model_copy(update=update), report
 
 
 def tune(
@@ -225,7 +234,9 @@ def train(
     temperature = fit_temperature(best_scores, y)
     # a precision figure belongs to the model it was measured on: a new model starts without
     # one (its confidences are probabilities until `--real` or `custtype tune` measures them)
-    policy = load_policy(thresholds_file).model_copy(update={"precision": None})
+    policy = load_policy(thresholds_file).model_copy(
+        update={"precision": None, "type_precision": None}
+    )
     oof_probs = softmax(best_scores / temperature + policy.log_prior_ratio(LABELS), 1.0)
     oof_decision = policy.scores(best_scores)
 
