@@ -255,11 +255,12 @@ def test_rows_without_a_customer_belong_to_no_one_and_bad_dates_are_said(tmp_pat
             {"customer": "", "text": "Gdzie jest paczka?", "sent": "2026-01-03"},
             {"customer": "  ", "text": "Where is my parcel?", "sent": "2026-01-04"},
         ]
-    ).to_csv(src, index=False)
+    ).to_csv(src, index=False, sep=";", encoding="cp1251")
     out = tmp_path / "p.csv"
     args = ["profile", str(src), "--customer-column", "customer", "--time-column", "sent"]
     r = runner.invoke(app, [*args, "-o", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
-    assert pd.read_csv(out, dtype=str)["customer"].tolist() == ["k1"]  # no "" customer
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfcustomer;")  # as it came: ';', for Excel
+    assert pd.read_csv(out, dtype=str, sep=";")["customer"].tolist() == ["k1"]  # no "" one
     assert "2 row(s) without a 'customer' value: left out" in r.stderr
     assert "1 row(s) with a 'sent' value that is not a date or time" in r.stderr

@@ -293,8 +293,9 @@ def _finish(
     return result
 
 
-def _write(df: pd.DataFrame, target: Path) -> None:
-    """Write a small table atomically, in the format of the target's extension."""
+def _write(df: pd.DataFrame, target: Path, delimiter: str | None = None) -> None:
+    """Write a small table atomically, in the format of the target's extension (a CSV with
+    `delimiter`, default ',')."""
     from custtype.batch.read import file_format
 
     fmt = file_format(target)
@@ -306,14 +307,15 @@ def _write(df: pd.DataFrame, target: Path) -> None:
         elif fmt == "jsonl":
             df.to_json(tmp, orient="records", lines=True, force_ascii=False, date_format="iso")
         else:
-            sep = "\t" if fmt == "tsv" else ","  # with a BOM, as scored files: Excel reads UTF-8
+            sep = "\t" if fmt == "tsv" else (delimiter or ",")  # BOM: Excel reads UTF-8
             df.to_csv(tmp, index=False, sep=sep, encoding="utf-8-sig")
 
 
 def _scored_messages(
     source: str | Path, popts: ProfileOptions, sopts: ScoreOptions, run: RunOptions
-) -> pd.DataFrame:
-    """The columns a profile needs, for every row of `source`; scored here if not yet."""
+) -> tuple[pd.DataFrame, str | None]:
+    """The columns a profile needs, for every row of `source` (scored here if not yet), and
+    the source's CSV delimiter (a ';' file gets its profiles back with ';')."""
     import pandas as pd
 
     from custtype.batch.read import open_reader
@@ -352,7 +354,7 @@ def _scored_messages(
         for frame in scored:
             frames.append(read_back(frame[[*keep, *_SCORED]]))
             bar.update(len(frame))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), reader.delimiter if reader.fmt == "csv" else None
 
 
 def profile_file(
@@ -371,7 +373,7 @@ def profile_file(
 
     sopts = score_options or ScoreOptions(evidence=False)
     runopts = RunOptions(**run)
-    messages = _scored_messages(source, options, sopts, runopts)
+    messages, delimiter = _scored_messages(source, options, sopts, runopts)
     result = _profiles(messages, options, load_playbook(runopts.playbook))
-    _write(result, Path(target))
+    _write(result, Path(target), delimiter)
     return result
