@@ -161,3 +161,16 @@ def test_a_teams_own_playbook_field_reaches_the_agent_in_text(tmp_path: Path) ->
     c = runner.invoke(app, ["classify", text, "--playbook", str(book)])
     assert c.exit_code == 0, c.output
     assert ("Voucher limit:" in c.stdout) == ("(extortionist)" in c.stdout)
+
+
+def test_undetermined_evidence_names_the_type_it_argues_for() -> None:
+    text = "I am a lawyer and I know my rights, refund now or I will write a review"
+    out = json.loads(runner.invoke(app, ["classify", text, "--format", "json"]).stdout)
+    assert out["outcome"] == "undetermined" and out["evidence"]
+    probs = out["probabilities"]
+    closest = max((k for k in probs if k != "none"), key=probs.__getitem__)
+    lines = runner.invoke(app, ["classify", text]).stdout.splitlines()
+    evidence = next(x for x in lines if x.startswith("Evidence"))
+    assert (
+        evidence.startswith("Evidence (toward ") and f"({closest}), below its threshold" in evidence
+    )

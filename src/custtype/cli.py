@@ -173,7 +173,15 @@ def classify(
     if pred.reason:
         typer.echo(f"Why undetermined: {pred.reason}")
     if pred.evidence:
-        typer.echo("Evidence: " + "; ".join(f"«{e.text}»" for e in pred.evidence))
+        phrases = "; ".join(f"«{e.text}»" for e in pred.evidence)
+        if pred.outcome == "undetermined":  # the phrases argue for the type that came closest
+            closest = max(
+                (k for k in pred.probabilities if k != "none"), key=pred.probabilities.__getitem__
+            )
+            toward = type_name(closest, out["strategy"]["lang"])
+            typer.echo(f"Evidence (toward {toward} ({closest}), below its threshold): {phrases}")
+        else:
+            typer.echo(f"Evidence: {phrases}")
     typer.echo(_strategy_text(out["strategy"]))
 
 
