@@ -301,3 +301,31 @@ def test_an_agent_corrects_the_type_and_sees_it_in_the_quality_tab(
         for name in ("feedback.png", "quality.png"):
             shutil.copy(shots / name, Path(os.environ["CUSTTYPE_SCREENSHOTS"]) / name)
     assert not page.problems, page.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("I am a lawyer and I know my rights, refund now or I will write a review", "undetermined"),
+        ("Did I win the giveaway? When is the next draw?", "type"),  # no such line
+    ],
+)
+def test_undetermined_evidence_names_the_closest_type(
+    page: Any, base_url: str, text: str, outcome: str
+) -> None:
+    api = httpx.post(f"{base_url}/v1/classify", json={"text": text}, timeout=30).json()
+    assert api["outcome"] == outcome
+    page.goto(base_url)
+    page.click("button.lang[data-lang='en']")
+    page.fill("#message", text)
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    toward = page.locator("#evidence-toward")
+    if api["outcome"] != "undetermined":
+        assert toward.is_hidden()
+        return
+    probs = api["probabilities"]
+    closest = max((k for k in probs if k != "none"), key=probs.__getitem__)
+    assert toward.is_visible()
+    assert toward.inner_text().endswith(f"{type_name(closest, 'en')} ({closest})")
+    assert page.problems == []

@@ -12,6 +12,7 @@ const UI = {
     type: "Type", internalBadge: "Internal — not for the customer", confidence: "Confidence", confidenceType: "For a type: how often custtype named the right type at this level on real labelled tickets.", confidenceNone: "The model's probability that no type applies.", confidenceUndetermined: "The model's top probability: no type reached its threshold.",
     language: "Language", evidence: "Evidence in the message",
     evidenceHint: "Highlighted phrases pushed hardest toward this result.",
+    evidenceToward: "For an undetermined result they argue for the closest type, which stayed below its threshold:",
     noEvidence: "No single phrase stands out.", strategy: "Strategy", openers: "Reply openers",
     copy: "Copy", copied: "Copied", copyFailed: "Copy failed",
     priority: "Priority", answerWithin: "Answer within", replyChannel: "Reply channel",
@@ -52,6 +53,7 @@ const UI = {
     type: "Тип", internalBadge: "Внутреннее — не для клиента", confidence: "Уверенность", confidenceType: "Для типа: как часто custtype называл верный тип на этом уровне на реальных размеченных обращениях.", confidenceNone: "Вероятность модели, что ни один тип не подходит.", confidenceUndetermined: "Наибольшая вероятность модели: ни один тип не достиг порога.",
     language: "Язык", evidence: "Основания в сообщении",
     evidenceHint: "Выделенные фразы сильнее всего повлияли на результат.",
+    evidenceToward: "Для неопределённого результата они говорят в пользу ближайшего типа, не достигшего порога:",
     noEvidence: "Отдельных ключевых фраз нет.", strategy: "Стратегия", openers: "Начало ответа",
     copy: "Копировать", copied: "Скопировано", copyFailed: "Не удалось скопировать",
     priority: "Приоритет", answerWithin: "Ответить в течение", replyChannel: "Канал ответа",
@@ -92,6 +94,7 @@ const UI = {
     type: "Typ", internalBadge: "Wewnętrzne — nie dla klienta", confidence: "Pewność", confidenceType: "Dla typu: jak często custtype wskazał właściwy typ na tym poziomie w prawdziwych oznaczonych zgłoszeniach.", confidenceNone: "Prawdopodobieństwo modelu, że żaden typ nie pasuje.", confidenceUndetermined: "Najwyższe prawdopodobieństwo modelu: żaden typ nie osiągnął progu.",
     language: "Język", evidence: "Podstawy w wiadomości",
     evidenceHint: "Wyróżnione frazy najmocniej wpłynęły na wynik.",
+    evidenceToward: "Przy wyniku nieustalonym przemawiają za najbliższym typem, który nie osiągnął progu:",
     noEvidence: "Żadna fraza się nie wyróżnia.", strategy: "Strategia", openers: "Początek odpowiedzi",
     copy: "Kopiuj", copied: "Skopiowano", copyFailed: "Nie udało się skopiować",
     priority: "Priorytet", answerWithin: "Odpowiedz w ciągu", replyChannel: "Kanał odpowiedzi",
@@ -288,6 +291,15 @@ function render(result, text) {
   const reason = $("reason");
   reason.hidden = !result.reason;
   reason.textContent = result.reason ? `${t("whyUndetermined")} ${result.reason}` : "";
+  const toward = $("evidence-toward");
+  toward.hidden = !(result.outcome === "undetermined" && result.evidence.length);
+  if (!toward.hidden) {
+    const closest = Object.keys(result.probabilities)
+      .filter((k) => k !== "none")
+      .reduce((a, b) => (result.probabilities[b] > result.probabilities[a] ? b : a));
+    const found = state.types && state.types.types.find((x) => x.key === closest);
+    toward.textContent = `${t("evidenceToward")} ${found ? found.names[state.lang] : closest} (${closest})`;
+  }
   highlight($("highlighted"), text, result.evidence);
   if (!result.evidence.length) $("highlighted").append(el("p", t("noEvidence"), "hint"));
   renderStrategy(result.strategy);
