@@ -354,7 +354,7 @@ def _scored_messages(
         for frame in scored:
             frames.append(read_back(frame[[*keep, *_SCORED]]))
             bar.update(len(frame))
-    return pd.concat(frames, ignore_index=True), reader.delimiter if reader.fmt == "csv" else None
+    return pd.concat(frames, ignore_index=True), reader.csv_delimiter
 
 
 def profile_file(

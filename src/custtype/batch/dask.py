@@ -36,9 +36,8 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 def read_part(spec: PartSpec) -> pd.DataFrame:
     """One partition: `n` records from a position, as the local reader's chunk frame."""
     path, fmt, columns, start, n, delimiter, encoding, given = spec
-    reader = open_reader(path, fmt, delimiter, encoding)
+    reader = open_reader(path, fmt, delimiter, encoding, given)
     reader.columns = list(columns)
-    reader.given = given  # a detected encoding is passed on, but the user did not give it
     chunk = next(reader.chunks(start, n), None)
     if chunk is None:
         return _empty(columns)

@@ -199,6 +199,11 @@ class Reader:
         if self.path is not None and not self.path.is_file():
             raise InputError(f"Input file {str(path)!r} does not exist.")
 
+    @property
+    def csv_delimiter(self) -> str | None:
+        """A CSV input's delimiter, for a CSV output to keep (None for other formats)."""
+        return self.delimiter if self.fmt == "csv" else None
+
     def records(self, start: Position) -> Iterator[_Record]:  # pragma: no cover - abstract
         """Every record from `start`, each with its position after it."""
         raise NotImplementedError
@@ -249,8 +254,11 @@ class CsvReader(Reader):
         delimiter: str | None = ",",
         encoding: str | None = "utf-8",
         tsv: bool = False,
+        given: bool | None = None,
     ) -> None:
-        """Read and check the header (decodable, no duplicate names)."""
+        """Read and check the header (decodable, no duplicate names). `given`: whether the
+        user gave `encoding` (default: whenever it is passed; a Dask partition passes on a
+        detected one)."""
         super().__init__(path)
         if self.path is None:
             raise InputError("Only JSON Lines can be read from stdin; give a .csv file path.")
@@ -258,9 +266,9 @@ class CsvReader(Reader):
             sample = fh.read(_SNIFF_BYTES)
         self.codec = _check_encoding(encoding) if encoding else detect_encoding(sample)
         self.encoding = self.codec
-        self.given = bool(encoding)
+        self.given = bool(encoding) if given is None else given
         looks = ""
-        if encoding and sum(b > 127 for b in sample) >= _MIN_GUESS_BYTES:
+        if self.given and len(sample.translate(None, bytes(range(128)))) >= _MIN_GUESS_BYTES:
             # a wrong single-byte code page decodes without error: say if it looks off (only
             # with enough non-ASCII bytes to tell: a two-row cp1250 file looked like cp1257)
             guess = _check_encoding(detect_encoding(sample))
@@ -271,7 +279,7 @@ class CsvReader(Reader):
         self.sep = delimiter or detect_delimiter("\n".join(text.splitlines()[:50]))
         self.delimiter = self.sep
         self.detected = {
-            "encoding": f"{self.codec}{looks if encoding else ' (detected)'}",
+            "encoding": f"{self.codec}{looks if self.given else ' (detected)'}",
             "delimiter": f"{self.sep!r}{'' if delimiter else ' (detected)'}",
         }
         self.fmt = "tsv" if self.sep == "\t" else "csv"
@@ -527,12 +535,14 @@ def open_reader(
     fmt: Format | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    given: bool | None = None,
 ) -> Reader:
     """A reader for `path` ('-' is JSON Lines on stdin), by extension unless `fmt` is given.
-    For CSV/TSV, `delimiter` and `encoding` are detected unless given."""
+    For CSV/TSV, `delimiter` and `encoding` are detected unless given (`given`: see
+    CsvReader)."""
     fmt = fmt or file_format(path)
     if fmt in ("csv", "tsv"):
-        return CsvReader(path, delimiter, encoding, tsv=fmt == "tsv")
+        return CsvReader(path, delimiter, encoding, tsv=fmt == "tsv", given=given)
     if fmt == "parquet":
         return ParquetReader(path)
     if fmt == "xlsx":

@@ -386,7 +386,7 @@ def run_scoring(
             layout.columns,
             layout.schema,
             layout.converters,
-            reader.delimiter if reader.fmt == "csv" else None,  # a ';' file comes back as one
+            reader.csv_delimiter,  # a ';' file comes back as one
         )
         summary = ScoreSummary(
             str(target), version, resumed_from=job.start.rows, read_as=reader.detected
