@@ -77,13 +77,13 @@ def _times(df: pd.DataFrame, opts: ProfileOptions) -> pd.Series:
     return pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
 
 
-def _weights(df: pd.DataFrame, opts: ProfileOptions) -> pd.Series:
-    """Recency weight per message: 0.5 ** (days before the customer's latest message / h)."""
+def _weights(df: pd.DataFrame, opts: ProfileOptions, when: pd.Series) -> pd.Series:
+    """Recency weight per message (`when`: its time, from `_times`): 0.5 ** (days before the
+    customer's latest message / h)."""
     import pandas as pd
 
     if opts.time_column is None:
         return pd.Series(1.0, index=df.index)
-    when = _times(df, opts)
     latest = when.groupby(df[opts.customer_column]).transform("max")
     age_days = (latest - when).dt.total_seconds() / 86_400.0
     weight = 0.5 ** (age_days.astype(float) / opts.half_life_days)
@@ -206,7 +206,7 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
             "customer": key.where(~blank),  # a row without a customer id belongs to no one
             "label": _labels(df),
             "confidence": pd.to_numeric(df[CONFIDENCE], errors="coerce").fillna(0.0),
-            "weight": _weights(df, opts),
+            "weight": _weights(df, opts, when),
             "outcome": df[OUTCOME].astype(object),
             "when": when,
         }
@@ -228,11 +228,12 @@ def _profiles(df: pd.DataFrame, opts: ProfileOptions, book: Playbook) -> pd.Data
         out[f"support_{lab}"] = support[lab] if lab in support.columns else 0
     out = out.fillna(0.0)
     result = _finish(out, df, frame, opts, book)
-    given = (
-        ~df[opts.time_column].map(blank_cell).astype(bool) if opts.time_column else blank & False
-    )
     result.attrs["rows_without_customer"] = int(blank.sum())  # said by `custtype profile`
-    result.attrs["unreadable_times"] = int((given & when.isna() & ~blank).sum())
+    unreadable = 0
+    if opts.time_column:  # a time was written but could not be read
+        written = ~df[opts.time_column].map(blank_cell).astype(bool)
+        unreadable = int((written & when.isna() & ~blank).sum())
+    result.attrs["unreadable_times"] = unreadable
     return result
 
 
