@@ -402,11 +402,9 @@ def _echo_tuned(report: dict[str, Any]) -> None:
     typer.echo("named types right, two-fold (a named type's confidence):")
     for lang, levels in precision["counts"].items():
         for level, c in levels.items():
-            per_type = precision.get("type_shares", {}).get(lang, {}).get(level, {})
+            per_type = precision["type_shares"][lang][level]
             types = ", ".join(
-                f"{t} {n['right']}/{n['named']} -> {per_type[t]:.2f}"
-                for t, n in c.get("types", {}).items()
-                if t in per_type
+                f"{t} {n['right']}/{n['named']} -> {per_type[t]:.2f}" for t, n in c["types"].items()
             )
             share = precision["shares"][lang][level]
             typer.echo(f"  {lang} {level}: {c['right']}/{c['named']} -> {share:.2f} ({types})")

@@ -226,6 +226,11 @@ def decide_all(
 _SHRINK = 10  # messages' worth of all languages' share in each language's precision
 
 
+def _drawn(right: int, named: int, toward: float) -> float:
+    """right / named, drawn toward the share `toward` by _SHRINK messages' worth."""
+    return (right + _SHRINK * toward) / (named + _SHRINK)
+
+
 def named_precision(
     items: Sequence[RealItem], types: Sequence[str | None], levels: Sequence[str]
 ) -> dict[str, Any]:
@@ -249,14 +254,14 @@ def named_precision(
             if not mine:  # nothing of its own: no figure (the policy keeps the one it had)
                 continue
             right = sum(types[i] == items[i].label for i in mine)
-            share = (right + _SHRINK * pooled) / (len(mine) + _SHRINK)
+            share = _drawn(right, len(mine), pooled)
             shares.setdefault(lang, {})[level] = round(share, 3)
             per_type: dict[str, dict[str, int]] = {}
             for t in sorted({str(types[i]) for i in mine}):
                 as_t = [i for i in mine if types[i] == t]
                 right_t = sum(items[i].label == t for i in as_t)
                 per_type[t] = {"named": len(as_t), "right": right_t}
-                type_share = (right_t + _SHRINK * share) / (len(as_t) + _SHRINK)
+                type_share = _drawn(right_t, len(as_t), share)
                 type_shares.setdefault(lang, {}).setdefault(level, {})[t] = round(type_share, 3)
             counts.setdefault(lang, {})[level] = {
                 "named": len(mine),
